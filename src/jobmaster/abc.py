@@ -1,0 +1,262 @@
+"""The role contracts: :class:`MasterStore`, :class:`AgentTransport` and :class:`Capabilities`.
+
+Every method is documented here, once. Backends (``jobmaster.backends.<name>``) implement these
+classes and are proven by one conformance suite (``tests/conformance``). The core never asks which
+backend it talks to; it reads :class:`Capabilities`.
+
+Times passed in and returned are aware UTC datetimes. Lease expiry, due times and "now" are always
+computed by the backend's own clock (the database's), never the worker's, so clock skew between
+machines cannot cause early rescues or double runs.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .model import (
+    AttemptResult,
+    CancelOutcome,
+    ClaimedJob,
+    EnqueueResult,
+    JobEvent,
+    JobInfo,
+    JobPage,
+    JobQuery,
+    LeaseRef,
+    NewJob,
+    RescueResult,
+    WorkerRecord,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend can do; the core branches on these flags, never on the backend's type.
+
+    - ``listen_notify``: idle workers can wait for a wake-up instead of polling.
+    - ``skip_locked``: concurrent claimers do not block each other.
+    - ``delayed_delivery``: the transport itself holds a job until its due time.
+    - ``colocated_sync``: master and agent share one database, so the outbox can be moved to the
+      master by a single server-side statement (:meth:`AgentTransport.sync_colocated`).
+    - ``multi_process``: several processes may use the same store safely.
+    - ``time_precision``: resolution of the backend's timestamps.
+    - ``transient_errors``: exception types worth retrying (connection lost, serialization, ...).
+    """
+
+    name: str
+    listen_notify: bool = False
+    skip_locked: bool = False
+    delayed_delivery: bool = True
+    colocated_sync: bool = False
+    multi_process: bool = True
+    time_precision: timedelta = timedelta(microseconds=1)
+    transient_errors: tuple[type[BaseException], ...] = field(default=(ConnectionError, OSError))
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaState:
+    """The schema version found in a store and the version this code needs."""
+
+    current: int
+    required: int
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when the store needs no migration."""
+        return self.current == self.required
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseExtension:
+    """Result of a heartbeat: the leases still held and the jobs asked to stop cooperatively."""
+
+    held: frozenset[str]
+    cancel_requested: frozenset[str] = frozenset()
+
+
+WakeUp = Callable[[], None]
+
+
+class _Store(abc.ABC):
+    """Lifecycle and schema management shared by both roles."""
+
+    capabilities: Capabilities
+    #: Human-readable location (host:port/db or file) used in error messages; no secrets.
+    location: str
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect. Raises :class:`jobmaster.errors.BackendUnavailableError` naming the location
+        when the service cannot be reached."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release every connection. Safe to call twice."""
+
+    @abc.abstractmethod
+    async def schema_state(self) -> SchemaState:
+        """The version of this role's schema in the store (0 when absent) and the one required."""
+
+    @abc.abstractmethod
+    async def migrate(self) -> list[int]:
+        """Apply the missing migrations in order, each in its own transaction, and return their
+        versions. Safe to run from several processes at once (serialized by a lock). Raises
+        :class:`jobmaster.errors.SchemaError` when the store is newer than the code."""
+
+    @abc.abstractmethod
+    async def now(self) -> datetime:
+        """The backend's clock."""
+
+
+class AgentTransport(_Store):
+    """Holds in-flight jobs (queued or running) and an outbox of their state changes.
+
+    Lease protocol: :meth:`claim` gives each job a fresh ``lease_token`` and an expiry computed by
+    the backend's clock. Every later transition of that job (:meth:`extend_leases`, :meth:`finish`,
+    :meth:`release`) is conditional on the token, so a worker that lost its lease — because it hung,
+    was partitioned or its lease was rescued — can change nothing ("fencing").
+    """
+
+    #: The agent connection name this transport serves (``"standalone"`` in standalone clusters).
+    agent_name: str
+
+    @abc.abstractmethod
+    async def enqueue(self, jobs: Sequence[NewJob]) -> list[EnqueueResult]:
+        """Store jobs as QUEUED in one round trip and record an event for each in the outbox.
+
+        A job whose ``idempotency_key`` is already held by another job of this agent (queued,
+        running, or not yet synced) is not stored: its result carries the existing id and
+        ``created=False``. Results are in the order of ``jobs``. ``scheduled_at=None`` means now
+        by the backend's clock. Idle workers listening for wake-ups are notified (coalesced).
+        """
+
+    @abc.abstractmethod
+    async def claim(
+        self,
+        worker_id: str,
+        *,
+        lanes: Sequence[str] | None,
+        definitions: Sequence[str],
+        limit: int,
+        lease: timedelta,
+    ) -> list[ClaimedJob]:
+        """Atomically take up to ``limit`` due jobs (``scheduled_at <= now``) for one worker.
+
+        Only jobs in ``lanes`` (None = every lane) whose ``definition_id`` is in ``definitions``
+        (the handlers this worker knows) are taken, highest priority first, then oldest due time.
+        Each returned job is PROCESSING with a new lease token, ``lease_expires_at = now + lease``
+        and its attempt counter incremented (so a job that crashes its worker still uses up
+        attempts). Concurrent claimers never receive the same job.
+        """
+
+    @abc.abstractmethod
+    async def extend_leases(
+        self, worker_id: str, leases: Sequence[LeaseRef], lease: timedelta
+    ) -> LeaseExtension:
+        """Push the expiry of the given leases to ``now + lease`` in one round trip.
+
+        Returns the job ids whose lease is still held (others were rescued or finished: the worker
+        must stop those jobs) and the ids whose cancellation was requested.
+        """
+
+    @abc.abstractmethod
+    async def finish(self, results: Sequence[AttemptResult]) -> set[str]:
+        """Record the end of attempts in one round trip, fenced by lease token.
+
+        SUCCEEDED / CANCELLED / final FAILED or TIMED_OUT: the job leaves the agent and a final event
+        goes to the outbox. With ``retry_delay`` set: the job returns to QUEUED, due at
+        ``now + retry_delay``, lease cleared. Every result records its attempt. Returns the ids
+        whose lease matched; results whose token no longer matches are ignored (a late completion
+        after a rescue changes nothing).
+        """
+
+    @abc.abstractmethod
+    async def release(self, leases: Sequence[LeaseRef]) -> int:
+        """Give back claimed jobs that were never started (prefetched): QUEUED again at once,
+        attempt counter restored. Fenced by token. Returns how many were released."""
+
+    @abc.abstractmethod
+    async def cancel(self, job_id: str) -> CancelOutcome:
+        """Cancel a job held here: a queued job becomes CANCELLED (leaves the agent, event
+        recorded); a running one is flagged so its worker signals the handler (REQUESTED)."""
+
+    @abc.abstractmethod
+    async def reschedule(self, job_id: str, when: datetime) -> bool:
+        """Move a QUEUED job's due time. False if the job is not queued here."""
+
+    @abc.abstractmethod
+    async def retry_now(self, job_id: str) -> bool:
+        """Make a QUEUED job (e.g. waiting for a retry) due now. False if not queued here."""
+
+    @abc.abstractmethod
+    async def rescue_expired(self, *, limit: int, max_attempts_reason: str) -> RescueResult:
+        """Return up to ``limit`` jobs whose lease expired to the queue, due now, recording an
+        ABANDONED attempt; jobs that used all attempts become FAILED with ``max_attempts_reason``.
+        Conditional on the lease still being expired, so it cannot race a completion."""
+
+    @abc.abstractmethod
+    async def get_job(self, job_id: str) -> JobInfo | None:
+        """The live view of a job held here (QUEUED or PROCESSING), or None."""
+
+    @abc.abstractmethod
+    async def read_outbox(self, limit: int) -> list[JobEvent]:
+        """The oldest ``limit`` events not yet trimmed, in sequence order. Does not remove them."""
+
+    @abc.abstractmethod
+    async def trim_outbox(self, up_to_seq: int) -> int:
+        """Delete events with ``seq <= up_to_seq`` (after the master has applied them)."""
+
+    @abc.abstractmethod
+    async def queue_depth(self) -> dict[str, int]:
+        """Number of queued jobs per lane."""
+
+    async def sync_colocated(self, limit: int) -> int:
+        """Move up to ``limit`` outbox events into the master tables of the same database in one
+        statement (only when ``capabilities.colocated_sync``). Returns the number of events."""
+        raise NotImplementedError(f"{self.capabilities.name} has no colocated master")
+
+    async def listen(self, wake_up: WakeUp) -> None:
+        """Call ``wake_up`` (from the event loop) whenever new jobs may be ready. Only when
+        ``capabilities.listen_notify``; otherwise workers poll."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot notify")
+
+
+class MasterStore(_Store):
+    """The source of truth: job history with every attempt, topology, schedules and logs."""
+
+    @abc.abstractmethod
+    async def apply_events(self, events: Sequence[JobEvent]) -> None:
+        """Merge agent events into the history in one transaction. Idempotent: for each job the
+        snapshot with the highest version wins and attempts are keyed by (job, number), so
+        replaying a batch, or applying it out of order, leaves the same state."""
+
+    @abc.abstractmethod
+    async def get_job(self, job_id: str) -> JobInfo | None:
+        """A job from the history with all its attempts, or None."""
+
+    @abc.abstractmethod
+    async def list_jobs(self, query: JobQuery) -> JobPage:
+        """Jobs matching every filter of ``query``, newest first (created_at, id), keyset-paged."""
+
+    @abc.abstractmethod
+    async def find_idempotent(self, key: str) -> str | None:
+        """The id of the job created with this idempotency key, if the history has one."""
+
+    @abc.abstractmethod
+    async def register_worker(self, worker: WorkerRecord) -> None:
+        """Insert or replace a worker in the topology."""
+
+    @abc.abstractmethod
+    async def heartbeat_workers(self, in_flight: dict[str, int]) -> None:
+        """Record a heartbeat (backend clock) and the in-flight count of each given worker."""
+
+    @abc.abstractmethod
+    async def set_worker_status(self, worker_id: str, status: str) -> None:
+        """Set a worker's status (active, stopping, stopped)."""
+
+    @abc.abstractmethod
+    async def list_workers(self) -> list[WorkerRecord]:
+        """Every registered worker; ``status`` is ``dead`` when its heartbeat is too old."""

@@ -1,0 +1,414 @@
+"""The application object: :class:`JobMaster` wires configuration, handlers, stores and loops."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+from .abc import AgentTransport, MasterStore
+from .backends.factory import make_agent, make_master
+from .config import ClusterConfig, WorkerConfig
+from .errors import BackendUnavailableError, NotStartedError, SchemaError
+from .handlers import HandlerRegistry, Services
+from .model import (
+    CancelOutcome,
+    EnqueueResult,
+    JobInfo,
+    JobPage,
+    JobQuery,
+    JobStatus,
+    NewJob,
+    WorkerRecord,
+)
+from .runtime.rescuer import Rescuer
+from .runtime.syncer import Syncer
+from .runtime.topology import TopologyHeartbeat
+from .runtime.worker import Worker
+from .scheduler import Scheduler, SyncScheduler
+
+log = logging.getLogger("jobmaster")
+
+
+class JobMaster:
+    """A JobMaster application: schedule jobs and, if the configuration declares workers, run them.
+
+    Use it as an async context manager (``async with app:``) or call :meth:`start` and
+    :meth:`stop`. A process without workers is a producer: it schedules and queries only.
+    """
+
+    def __init__(
+        self,
+        config: ClusterConfig,
+        handlers: Iterable[object] = (),
+        services: Services = None,
+        static_profiles: Iterable[object] = (),
+    ) -> None:
+        self.config = config
+        self._handlers = list(handlers)
+        self._services = services
+        self.static_profiles = list(static_profiles)
+        self.registry = HandlerRegistry([], services)
+        self.scheduler = Scheduler(self)
+        self.scheduler_sync = SyncScheduler(self.scheduler, self._require_loop)
+        self.master: MasterStore | None = None
+        self.agents: dict[str, AgentTransport] = {}
+        self.workers: list[Worker] = []
+        self.syncer: Syncer | None = None
+        self.rescuers: list[Rescuer] = []
+        self.topology: TopologyHeartbeat | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = False
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def __aenter__(self) -> JobMaster:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self, *, run_workers: bool = True) -> None:
+        """Validate the configuration, resolve handlers, connect, check or migrate the schemas,
+        then start the background loops and the workers."""
+        if self._started:
+            return
+        self.config.validate()
+        self.registry = HandlerRegistry(self._handlers, self._services)
+        self._loop = asyncio.get_running_loop()
+        await self._open_stores()
+        try:
+            await self._check_schemas()
+            if run_workers:
+                await self._start_loops()
+        except BaseException:
+            await self._close_stores()
+            raise
+        self._started = True
+
+    async def stop(self, grace: timedelta | None = None) -> None:
+        """Graceful stop: workers stop claiming, release prefetched jobs and finish running ones
+        within their grace period; outboxes are synced one last time; connections close."""
+        if not self._started:
+            return
+        self._started = False
+        await asyncio.gather(*(w.stop(grace) for w in self.workers), return_exceptions=True)
+        for worker in self.workers:
+            if self.master is not None:
+                try:
+                    await self.master.set_worker_status(worker.worker_id, "stopped")
+                except Exception as exc:
+                    log.warning("could not mark worker %s stopped: %s", worker.worker_id, exc)
+        if self.topology is not None:
+            await self.topology.stop()
+        for rescuer in self.rescuers:
+            await rescuer.stop()
+        if self.syncer is not None:
+            await self.syncer.stop()
+            try:
+                await self.syncer.drain()
+            except Exception as exc:
+                log.warning("final sync failed (%s); events stay in the agent outbox", exc)
+        await self._close_stores()
+        self.workers, self.rescuers = [], []
+
+    def start_in_background(self, *, run_workers: bool = True, timeout: float = 60) -> None:
+        """Run the application on an event loop in a daemon thread, for synchronous programs
+        (Django, Flask, scripts) that use :attr:`scheduler_sync`. Stop with
+        :meth:`stop_background`."""
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def main() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start(run_workers=run_workers))
+            except BaseException as exc:
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self.stop())
+            loop.close()
+
+        self._thread = threading.Thread(target=main, name="jobmaster", daemon=True)
+        self._thread.start()
+        ready.wait(timeout)
+        if failure:
+            raise failure[0]
+
+    def stop_background(self) -> None:
+        """Stop an application started with :meth:`start_in_background`."""
+        if self._thread is None or self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=120)
+        self._thread = None
+
+    def _require_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None or not self._started:
+            raise NotStartedError(
+                "JobMaster is not started: use `async with app:` or app.start_in_background()"
+            )
+        return self._loop
+
+    def _require_started(self) -> MasterStore:
+        if not self._started or self.master is None:
+            raise NotStartedError("JobMaster is not started: use `async with app:` first")
+        return self.master
+
+    async def _open_stores(self) -> None:
+        config = self.config
+        assert config.master is not None
+        self.master = make_master(config.master)
+        for name, connection in config.agents.items():
+            assert connection.backend is not None
+            colocated = connection.backend == config.master
+            self.agents[name] = make_agent(connection.backend, name, colocated_master=colocated)
+        try:
+            await self.master.open()
+            for agent in self.agents.values():
+                await agent.open()
+        except BackendUnavailableError:
+            await self._close_stores()
+            raise
+
+    async def _close_stores(self) -> None:
+        for store in [*self.agents.values(), self.master]:
+            if store is not None:
+                try:
+                    await store.close()
+                except Exception as exc:
+                    log.warning("closing %s failed: %s", store.location, exc)
+        self.agents, self.master = {}, None
+
+    async def _check_schemas(self) -> None:
+        stores: list[tuple[str, MasterStore | AgentTransport]] = []
+        assert self.master is not None
+        stores.append(("master", self.master))
+        stores.extend((f"agent {name!r}", agent) for name, agent in self.agents.items())
+        for role, store in stores:
+            state = await store.schema_state()
+            if state.current > state.required:
+                raise SchemaError(
+                    f"the {role} schema at {store.location} is version {state.current}, newer "
+                    f"than this code (version {state.required}): upgrade jobmaster"
+                )
+            if state.current < state.required:
+                if not self.config.options.auto_migrate:
+                    raise SchemaError(
+                        f"the {role} schema at {store.location} is version {state.current}, "
+                        f"this code needs {state.required} and auto_migrate is off: run "
+                        "`jobmaster migrate module:app`"
+                    )
+                applied = await store.migrate()
+                log.info("migrated the %s schema at %s: %s", role, store.location, applied)
+
+    async def migrate(self) -> dict[str, list[int]]:
+        """Create or upgrade every schema (``jobmaster migrate``). Returns versions applied."""
+        self.config.validate()
+        await self._open_stores()
+        try:
+            assert self.master is not None
+            applied = {"master": await self.master.migrate()}
+            for name, agent in self.agents.items():
+                applied[f"agent:{name}"] = await agent.migrate()
+            return applied
+        finally:
+            await self._close_stores()
+
+    async def _start_loops(self) -> None:
+        options = self.config.options
+        assert self.master is not None
+        host, pid = socket.gethostname(), os.getpid()
+        used_agents: dict[str, AgentTransport] = {}
+        for index, worker_config in enumerate(self.config.workers):
+            agent_name = self.config.resolve_agent(worker_config)
+            used_agents[agent_name] = self.agents[agent_name]
+            worker = self._make_worker(worker_config, agent_name, host, pid, index)
+            await self.master.register_worker(self._worker_record(worker, agent_name, host, pid))
+            self.workers.append(worker)
+        if not self.workers:
+            return
+        self.syncer = Syncer(
+            self.master, list(used_agents.values()), interval=options.sync_interval.total_seconds()
+        )
+        self.syncer.start()
+        for agent in used_agents.values():
+            rescuer = Rescuer(
+                agent,
+                interval=options.rescue_interval.total_seconds(),
+                grace=options.heartbeat_interval.total_seconds(),
+            )
+            rescuer.start()
+            self.rescuers.append(rescuer)
+        self.topology = TopologyHeartbeat(
+            self.master, self.workers, interval=options.heartbeat_interval.total_seconds()
+        )
+        self.topology.start()
+        for worker in self.workers:
+            await worker.start()
+
+    def _make_worker(
+        self, config: WorkerConfig, agent_name: str, host: str, pid: int, index: int
+    ) -> Worker:
+        name = config.name or f"{host}-{pid}-{index}"
+        worker_id = f"{name}-{uuid.uuid4().hex[:8]}"
+        connection = self.config.agents[agent_name]
+        assert connection.backend is not None
+        spec = connection.backend
+        make_lease_transport = None
+        if spec.kind != "memory":
+
+            def make_lease_transport() -> AgentTransport:
+                return make_agent(spec, agent_name, role="leases")
+
+        return Worker(
+            worker_id=worker_id,
+            cluster_id=self.config.cluster_id,
+            config=config,
+            transport=self.agents[agent_name],
+            registry=self.registry,
+            make_lease_transport=make_lease_transport,
+        )
+
+    def _worker_record(self, worker: Worker, agent: str, host: str, pid: int) -> WorkerRecord:
+        now = datetime.now(UTC)
+        return WorkerRecord(
+            id=worker.worker_id,
+            name=worker.config.name or worker.worker_id,
+            host=host,
+            pid=pid,
+            agent=agent,
+            lanes=worker.config.lanes,
+            concurrency=worker.config.concurrency,
+            started_at=now,
+            last_heartbeat=now,
+            status="active",
+        )
+
+    # -- job operations ---------------------------------------------------------------------
+    def _agent_for(self, job: NewJob) -> AgentTransport:
+        # Standalone and single-agent clusters: the only agent. Routing across agents is the
+        # distributed cluster's (see docs/architecture.md).
+        return next(iter(self.agents.values()))
+
+    async def _enqueue(self, jobs: list[NewJob]) -> list[EnqueueResult]:
+        master = self._require_started()
+        if not jobs:
+            return []
+        agent = self._agent_for(jobs[0])
+        key = jobs[0].idempotency_key if len(jobs) == 1 else None
+        if key is not None:
+            existing = await master.find_idempotent(key)
+            if existing is not None:
+                return [EnqueueResult(existing, False)]
+        results = await agent.enqueue(jobs)
+        if key is not None and results[0].created:
+            # Close the race with a concurrent call whose job finished and left the agent
+            # between our two checks: the key is always visible on the agent or the master.
+            existing = await master.find_idempotent(key)
+            if existing is not None and existing != results[0].id:
+                await agent.cancel(results[0].id)
+                return [EnqueueResult(existing, False)]
+        return results
+
+    async def _cancel(self, job_id: str) -> CancelOutcome:
+        self._require_started()
+        for agent in self.agents.values():
+            outcome = await agent.cancel(job_id)
+            if outcome is not CancelOutcome.NOT_FOUND:
+                return outcome
+        return CancelOutcome.NOT_FOUND
+
+    async def _reschedule(self, job_id: str, when: datetime) -> bool:
+        self._require_started()
+        for agent in self.agents.values():
+            if await agent.reschedule(job_id, when):
+                return True
+        return False
+
+    async def _retry_now(self, job_id: str) -> bool:
+        self._require_started()
+        for agent in self.agents.values():
+            if await agent.retry_now(job_id):
+                return True
+        return False
+
+    async def get_job(self, job_id: str) -> JobInfo | None:
+        """A job wherever it is: the live view from its agent while in flight (with the history
+        of earlier attempts from the master), the master's record afterwards."""
+        master = self._require_started()
+        for agent in self.agents.values():
+            live = await agent.get_job(job_id)
+            if live is not None:
+                recorded = await master.get_job(job_id)
+                if recorded is not None:
+                    running = [a for a in live.attempts]
+                    earlier = [
+                        a for a in recorded.attempts if all(a.number != r.number for r in running)
+                    ]
+                    live.attempts = sorted(earlier + running, key=lambda a: a.number)
+                return live
+        return await master.get_job(job_id)
+
+    async def list_jobs(
+        self,
+        *,
+        status: JobStatus | None = None,
+        definition: Any = None,
+        lane: str | None = None,
+        schedule_id: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> JobPage:
+        """Jobs from the history, newest first, filtered and keyset-paged (``cursor`` = the
+        previous page's ``next_cursor``). ``definition`` is a handler or its definition id.
+        The history trails in-flight changes by the sync interval (200 ms by default)."""
+        master = self._require_started()
+        if not 1 <= limit <= 1000:
+            raise ValueError(f"limit must be between 1 and 1000, got {limit}")
+        definition_id = None
+        if definition is not None:
+            definition_id = (
+                definition
+                if isinstance(definition, str)
+                else self.registry.resolve(definition).definition_id
+            )
+        for name, value in (("created_from", created_from), ("created_to", created_to)):
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} is a naive datetime; pass an aware one")
+        query = JobQuery(
+            status=JobStatus(status) if status is not None else None,
+            definition_id=definition_id,
+            lane=lane,
+            schedule_id=schedule_id,
+            created_from=created_from,
+            created_to=created_to,
+            limit=limit,
+            cursor=cursor,
+        )
+        return await master.list_jobs(query)
+
+    async def sync_now(self) -> int:
+        """Move every pending outbox event to the master now (tests, scripts)."""
+        master = self._require_started()
+        syncer = self.syncer or Syncer(master, list(self.agents.values()), interval=1)
+        return await syncer.drain()

@@ -1,0 +1,356 @@
+"""PostgreSQL agent transport: ``FOR UPDATE SKIP LOCKED`` batch claims, coalesced NOTIFY."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from ...abc import AgentTransport, LeaseExtension, WakeUp
+from ...config import BackendSpec
+from ...model import (
+    Attempt,
+    AttemptOutcome,
+    AttemptResult,
+    CancelOutcome,
+    ClaimedJob,
+    EnqueueResult,
+    JobEvent,
+    JobInfo,
+    JobStatus,
+    LeaseRef,
+    NewJob,
+    RescueResult,
+    TriggerSource,
+)
+from .connection import POSTGRES_CAPABILITIES, PostgresStore
+
+log = logging.getLogger("jobmaster.postgres")
+
+#: Enqueues within this window share one NOTIFY (plus one trailing NOTIFY at its end).
+NOTIFY_WINDOW = 0.002
+
+
+class PostgresAgent(PostgresStore, AgentTransport):
+    """Agent transport on PostgreSQL."""
+
+    role = "agent"
+
+    def __init__(
+        self,
+        spec: BackendSpec,
+        agent_name: str,
+        *,
+        pool_role: str = "agent",
+        colocated_master: bool = False,
+    ) -> None:
+        super().__init__(spec, pool_role=pool_role)
+        self.agent_name = agent_name
+        self.capabilities = POSTGRES_CAPABILITIES
+        if colocated_master:
+            from dataclasses import replace
+
+            self.capabilities = replace(POSTGRES_CAPABILITIES, colocated_sync=True)
+        self.channel = f"{spec.table_prefix}jobs"
+        self._last_notify = 0.0
+        self._trailing: asyncio.TimerHandle | None = None
+        self._listener: asyncpg.Connection | None = None
+
+    async def close(self) -> None:
+        if self._trailing is not None:
+            self._trailing.cancel()
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            try:
+                await listener.close(timeout=5)
+            except Exception:
+                listener.terminate()
+        await super().close()
+
+    # -- wake-ups ---------------------------------------------------------------------------
+    async def _notify(self) -> None:
+        """Coalesced NOTIFY: at most one per window, plus one trailing at the window's end."""
+        now = time.monotonic()
+        if now - self._last_notify >= NOTIFY_WINDOW:
+            self._last_notify = now
+            await self.pool.execute(self.q["notify"], self.channel)
+        elif self._trailing is None:
+            delay = NOTIFY_WINDOW - (now - self._last_notify)
+            self._trailing = asyncio.get_running_loop().call_later(delay, self._fire_trailing)
+
+    def _fire_trailing(self) -> None:
+        self._trailing = None
+        self._last_notify = time.monotonic()
+        task = asyncio.ensure_future(self.pool.execute(self.q["notify"], self.channel))
+        task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+    async def listen(self, wake_up: WakeUp) -> None:
+        if self._listener is None:
+            self._listener = await asyncpg.connect(self.spec.target)
+        await self._listener.add_listener(self.channel, lambda *_: wake_up())
+
+    # -- enqueue ----------------------------------------------------------------------------
+    async def enqueue(self, jobs: Sequence[NewJob]) -> list[EnqueueResult]:
+        rows = await self.pool.fetch(
+            self.q["enqueue"],
+            [j.id for j in jobs],
+            [j.definition_id for j in jobs],
+            [j.lane for j in jobs],
+            [j.priority for j in jobs],
+            [j.scheduled_at for j in jobs],
+            [j.msg_data for j in jobs],
+            [j.metadata for j in jobs],
+            [j.max_retries for j in jobs],
+            [j.timeout_ms for j in jobs],
+            [j.backoff for j in jobs],
+            [j.idempotency_key for j in jobs],
+            [j.schedule_id for j in jobs],
+            [j.trigger.value for j in jobs],
+        )
+        created = {row[0] for row in rows}
+        results = [EnqueueResult(j.id, True) for j in jobs]
+        if len(created) < len(jobs):
+            results = await self._resolve_duplicates(jobs, created)
+        if created:
+            await self._notify()
+        return results
+
+    async def _resolve_duplicates(
+        self, jobs: Sequence[NewJob], created: set[str]
+    ) -> list[EnqueueResult]:
+        keys = [j.idempotency_key for j in jobs if j.id not in created and j.idempotency_key]
+        holders: dict[str, str] = {}
+        if keys:
+            holders = {row[0]: row[1] for row in await self.pool.fetch(self.q["find_pending_keys"], keys)}
+        results = []
+        for job in jobs:
+            if job.id in created:
+                results.append(EnqueueResult(job.id, True))
+            else:
+                existing = holders.get(job.idempotency_key) if job.idempotency_key else None
+                results.append(EnqueueResult(existing or job.id, False))
+        return results
+
+    # -- claim, leases, completion ----------------------------------------------------------
+    async def claim(
+        self,
+        worker_id: str,
+        *,
+        lanes: Sequence[str] | None,
+        definitions: Sequence[str],
+        limit: int,
+        lease: timedelta,
+    ) -> list[ClaimedJob]:
+        rows = await self.pool.fetch(
+            self.q["claim"],
+            worker_id,
+            list(definitions),
+            list(lanes) if lanes is not None else None,
+            limit,
+            lease,
+        )
+        return [
+            ClaimedJob(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                r[10],
+                r[11],
+                r[12],
+                r[13],
+                r[14],
+                TriggerSource(r[15]),
+            )
+            for r in rows
+        ]
+
+    async def extend_leases(
+        self, worker_id: str, leases: Sequence[LeaseRef], lease: timedelta
+    ) -> LeaseExtension:
+        leases = [ref for ref in leases if _is_uuid(ref.job_id)]
+        rows = await self.pool.fetch(
+            self.q["extend_leases"],
+            worker_id,
+            [ref.job_id for ref in leases],
+            [ref.lease_token for ref in leases],
+            lease,
+        )
+        return LeaseExtension(frozenset(r[0] for r in rows), frozenset(r[0] for r in rows if r[1]))
+
+    async def finish(self, results: Sequence[AttemptResult]) -> set[str]:
+        results = [r for r in results if _is_uuid(r.job_id)]
+        rows = await self.pool.fetch(
+            self.q["finish"],
+            [r.job_id for r in results],
+            [r.lease_token for r in results],
+            [r.outcome.value for r in results],
+            [r.worker_id for r in results],
+            [r.started_at for r in results],
+            [r.finished_at for r in results],
+            [r.error for r in results],
+            [r.traceback for r in results],
+            [r.retry_delay.total_seconds() if r.retry_delay is not None else None for r in results],
+        )
+        if any(r.retry_delay is not None for r in results):
+            await self._notify()
+        return {row[0] for row in rows}
+
+    async def release(self, leases: Sequence[LeaseRef]) -> int:
+        leases = [ref for ref in leases if _is_uuid(ref.job_id)]
+        count: int = await self.pool.fetchval(
+            self.q["release"], [r.job_id for r in leases], [r.lease_token for r in leases]
+        )
+        if count:
+            await self._notify()
+        return count
+
+    # -- cancel, reschedule, rescue ---------------------------------------------------------
+    async def cancel(self, job_id: str) -> CancelOutcome:
+        if not _is_uuid(job_id):
+            return CancelOutcome.NOT_FOUND
+        if await self.pool.fetchval(self.q["cancel_queued"], job_id):
+            return CancelOutcome.CANCELLED
+        if await self.pool.fetchval(self.q["cancel_running"], job_id):
+            return CancelOutcome.REQUESTED
+        return CancelOutcome.NOT_FOUND
+
+    async def reschedule(self, job_id: str, when: datetime) -> bool:
+        if not _is_uuid(job_id):
+            return False
+        moved = bool(await self.pool.fetchval(self.q["reschedule"], job_id, when))
+        if moved:
+            await self._notify()
+        return moved
+
+    async def retry_now(self, job_id: str) -> bool:
+        if not _is_uuid(job_id):
+            return False
+        moved = bool(await self.pool.fetchval(self.q["reschedule"], job_id, None))
+        if moved:
+            await self._notify()
+        return moved
+
+    async def rescue_expired(self, *, limit: int, max_attempts_reason: str) -> RescueResult:
+        row = await self.pool.fetchrow(
+            self.q["rescue_expired"], limit, max_attempts_reason, "lease expired: worker lost"
+        )
+        assert row is not None
+        result = RescueResult(requeued=row[0], failed=row[1])
+        if result.requeued:
+            await self._notify()
+        return result
+
+    # -- views and outbox -------------------------------------------------------------------
+    async def get_job(self, job_id: str) -> JobInfo | None:
+        if not _is_uuid(job_id):
+            return None
+        row = await self.pool.fetchrow(self.q["get_live_job"], job_id)
+        return _live_info(row, self.agent_name) if row is not None else None
+
+    async def read_outbox(self, limit: int) -> list[JobEvent]:
+        rows = await self.pool.fetch(self.q["read_outbox"], limit)
+        return [event_from_row(row, self.agent_name) for row in rows]
+
+    async def trim_outbox(self, up_to_seq: int) -> int:
+        status: str = await self.pool.execute(self.q["trim_outbox"], up_to_seq)
+        return int(status.split()[-1])
+
+    async def queue_depth(self) -> dict[str, int]:
+        return {row[0]: row[1] for row in await self.pool.fetch(self.q["queue_depth"])}
+
+    async def sync_colocated(self, limit: int) -> int:
+        count: int = await self.pool.fetchval(self.q["sync_colocated"], limit, self.agent_name)
+        return count
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+        return True
+    except (ValueError, AttributeError, TypeError):
+        return False
+
+
+def event_from_row(row: Any, agent: str) -> JobEvent:
+    """A JobEvent from a ``read_outbox`` row."""
+    attempt = None
+    if row["a_number"] is not None:
+        attempt = Attempt(
+            row["a_number"],
+            row["a_started_at"],
+            row["a_finished_at"],
+            row["a_worker"],
+            AttemptOutcome(row["a_outcome"]),
+            row["a_error"],
+            row["a_traceback"],
+        )
+    return JobEvent(
+        seq=row["seq"],
+        job_id=row["job_id"],
+        version=row["version"],
+        status=JobStatus(row["status"]),
+        definition_id=row["definition_id"],
+        lane=row["lane"],
+        priority=row["priority"],
+        scheduled_at=row["scheduled_at"],
+        created_at=row["created_at"],
+        msg_data=row["msg_data"],
+        metadata=row["metadata"],
+        attempt_count=row["attempt_count"],
+        max_retries=row["max_retries"],
+        timeout_ms=row["timeout_ms"],
+        idempotency_key=row["idempotency_key"],
+        schedule_id=row["schedule_id"],
+        trigger=TriggerSource(row["trigger_source"]),
+        last_error=row["last_error"],
+        finished_at=row["finished_at"],
+        agent=agent,
+        attempt=attempt,
+    )
+
+
+def _live_info(row: Any, agent: str) -> JobInfo:
+    from ...messages import MessageData, Metadata
+
+    status = JobStatus(row["status"])
+    attempts = []
+    if status is JobStatus.PROCESSING and row["started_at"] is not None:
+        attempts.append(
+            Attempt(
+                row["attempt"], row["started_at"], None, row["lease_owner"], AttemptOutcome.RUNNING
+            )
+        )
+    return JobInfo(
+        id=row["id"],
+        status=status,
+        definition_id=row["definition_id"],
+        lane=row["lane"],
+        priority=row["priority"],
+        scheduled_at=row["scheduled_at"],
+        created_at=row["created_at"],
+        msg_data=MessageData.decode(row["msg_data"]),
+        metadata=Metadata.decode(row["metadata"]),
+        attempts=attempts,
+        attempt_count=row["attempt"],
+        max_retries=row["max_retries"],
+        last_error=row["last_error"],
+        schedule_id=row["schedule_id"],
+        agent=agent,
+        trigger=TriggerSource(row["trigger_source"]),
+        idempotency_key=row["idempotency_key"],
+        cancel_requested=row["cancel_requested"],
+    )

@@ -1,0 +1,222 @@
+"""PostgreSQL master store: job history, attempts and topology."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from ...abc import MasterStore
+from ...config import BackendSpec
+from ...model import (
+    Attempt,
+    AttemptOutcome,
+    JobEvent,
+    JobInfo,
+    JobPage,
+    JobQuery,
+    JobStatus,
+    TriggerSource,
+    WorkerRecord,
+)
+from .._common import DEAD_AFTER, decode_cursor, encode_cursor, info_from_event
+from .connection import POSTGRES_CAPABILITIES, PostgresStore
+
+
+class PostgresMaster(PostgresStore, MasterStore):
+    """Master store on PostgreSQL."""
+
+    role = "master"
+    capabilities = POSTGRES_CAPABILITIES
+
+    def __init__(self, spec: BackendSpec) -> None:
+        super().__init__(spec, pool_role="master")
+
+    async def apply_events(self, events: Sequence[JobEvent]) -> None:
+        jobs, attempts = latest_snapshots(events)
+        async with self.pool.acquire() as conn, conn.transaction():
+            if jobs:
+                await conn.execute(self.q["apply_jobs"], *_job_columns(jobs))
+            if attempts:
+                await conn.execute(self.q["apply_attempts"], *_attempt_columns(attempts))
+
+    async def get_job(self, job_id: str) -> JobInfo | None:
+        if not _is_uuid(job_id):
+            return None
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(self.q["get_job"], job_id)
+            if row is None:
+                return None
+            attempts = await conn.fetch(self.q["get_attempts"], job_id)
+        return info_from_event(_event(row), [_attempt(a) for a in attempts])
+
+    async def list_jobs(self, query: JobQuery) -> JobPage:
+        after_created, after_id = decode_cursor(query.cursor) if query.cursor else (None, None)
+        rows = await self.pool.fetch(
+            self.q["list_jobs"],
+            query.status.value if query.status else None,
+            query.definition_id,
+            query.lane,
+            query.schedule_id,
+            query.created_from,
+            query.created_to,
+            after_created,
+            after_id,
+            query.limit + 1,
+        )
+        items = [info_from_event(_event(row), []) for row in rows[: query.limit]]
+        cursor = None
+        if len(rows) > query.limit:
+            last = items[-1]
+            cursor = encode_cursor(last.created_at, last.id)
+        return JobPage(items, cursor)
+
+    async def find_idempotent(self, key: str) -> str | None:
+        found: str | None = await self.pool.fetchval(self.q["find_idempotent"], key)
+        return found
+
+    async def register_worker(self, worker: WorkerRecord) -> None:
+        await self.pool.execute(
+            self.q["register_worker"],
+            worker.id,
+            worker.name,
+            worker.host,
+            worker.pid,
+            worker.agent,
+            json.dumps(list(worker.lanes)),
+            worker.concurrency,
+            worker.started_at,
+            worker.status,
+        )
+
+    async def heartbeat_workers(self, in_flight: dict[str, int]) -> None:
+        await self.pool.execute(
+            self.q["heartbeat_workers"], list(in_flight), list(in_flight.values())
+        )
+
+    async def set_worker_status(self, worker_id: str, status: str) -> None:
+        await self.pool.execute(self.q["set_worker_status"], worker_id, status)
+
+    async def list_workers(self) -> list[WorkerRecord]:
+        rows = await self.pool.fetch(self.q["list_workers"], DEAD_AFTER)
+        return [
+            WorkerRecord(
+                id=r["id"],
+                name=r["name"],
+                host=r["host"],
+                pid=r["pid"],
+                agent=r["agent"],
+                lanes=tuple(json.loads(r["lanes"])),
+                concurrency=r["concurrency"],
+                started_at=r["started_at"],
+                last_heartbeat=r["last_heartbeat"],
+                status=r["status"],
+                in_flight=r["in_flight"],
+            )
+            for r in rows
+        ]
+
+
+def latest_snapshots(events: Sequence[JobEvent]) -> tuple[list[JobEvent], list[JobEvent]]:
+    """Per job the newest snapshot, and per (job, attempt number) the newest attempt, both
+    sorted by job id so that concurrent writers lock rows in one order (no deadlocks)."""
+    jobs: dict[str, JobEvent] = {}
+    attempts: dict[tuple[str, int], JobEvent] = {}
+    for event in events:
+        known = jobs.get(event.job_id)
+        if known is None or known.version < event.version:
+            jobs[event.job_id] = event
+        if event.attempt is not None:
+            key = (event.job_id, event.attempt.number)
+            seen = attempts.get(key)
+            if seen is None or seen.version < event.version:
+                attempts[key] = event
+    return (
+        sorted(jobs.values(), key=lambda e: e.job_id),
+        [attempts[key] for key in sorted(attempts)],
+    )
+
+
+def _job_columns(jobs: list[JobEvent]) -> list[list[Any]]:
+    return [
+        [e.job_id for e in jobs],
+        [e.version for e in jobs],
+        [e.status.value for e in jobs],
+        [e.definition_id for e in jobs],
+        [e.lane for e in jobs],
+        [e.priority for e in jobs],
+        [e.scheduled_at for e in jobs],
+        [e.created_at for e in jobs],
+        [e.msg_data for e in jobs],
+        [e.metadata for e in jobs],
+        [e.attempt_count for e in jobs],
+        [e.max_retries for e in jobs],
+        [e.timeout_ms for e in jobs],
+        [e.idempotency_key for e in jobs],
+        [e.schedule_id for e in jobs],
+        [e.trigger.value for e in jobs],
+        [e.last_error for e in jobs],
+        [e.finished_at for e in jobs],
+        [e.agent for e in jobs],
+    ]
+
+
+def _attempt_columns(events: list[JobEvent]) -> list[list[Any]]:
+    attempts = [(e, e.attempt) for e in events if e.attempt is not None]
+    return [
+        [e.job_id for e, _ in attempts],
+        [a.number for _, a in attempts],
+        [e.version for e, _ in attempts],
+        [a.started_at for _, a in attempts],
+        [a.finished_at for _, a in attempts],
+        [a.worker_id for _, a in attempts],
+        [a.outcome.value for _, a in attempts],
+        [a.error for _, a in attempts],
+        [a.traceback for _, a in attempts],
+    ]
+
+
+def _event(row: Any) -> JobEvent:
+    return JobEvent(
+        seq=0,
+        job_id=row["id"],
+        version=row["version"],
+        status=JobStatus(row["status"]),
+        definition_id=row["definition_id"],
+        lane=row["lane"],
+        priority=row["priority"],
+        scheduled_at=row["scheduled_at"],
+        created_at=row["created_at"],
+        msg_data=row["msg_data"],
+        metadata=row["metadata"],
+        attempt_count=row["attempt_count"],
+        max_retries=row["max_retries"],
+        timeout_ms=row["timeout_ms"],
+        idempotency_key=row["idempotency_key"],
+        schedule_id=row["schedule_id"],
+        trigger=TriggerSource(row["trigger_source"]),
+        last_error=row["last_error"],
+        finished_at=row["finished_at"],
+        agent=row["agent"],
+    )
+
+
+def _attempt(row: Any) -> Attempt:
+    return Attempt(
+        row["number"],
+        row["started_at"],
+        row["finished_at"],
+        row["worker_id"],
+        AttemptOutcome(row["outcome"]),
+        row["error"],
+        row["traceback"],
+    )
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+        return True
+    except (ValueError, AttributeError, TypeError):
+        return False

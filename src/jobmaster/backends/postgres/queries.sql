@@ -1,0 +1,367 @@
+-- PostgreSQL queries of JobMaster. {p} is the table prefix. Every state change of an agent job
+-- writes its outbox event in the same statement (one round trip, one transaction).
+
+-- name: schema_version
+SELECT version FROM {p}schema_version WHERE role = $1;
+
+-- name: schema_table_exists
+SELECT to_regclass($1) IS NOT NULL;
+
+-- name: set_schema_version
+INSERT INTO {p}schema_version (role, version) VALUES ($1, $2)
+ON CONFLICT (role) DO UPDATE SET version = EXCLUDED.version;
+
+-- name: migration_lock
+SELECT pg_advisory_xact_lock(hashtext($1));
+
+-- name: now
+SELECT now();
+
+-- name: enqueue
+WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::timestamptz[],
+                         $6::text[], $7::text[], $8::integer[], $9::integer[], $10::text[],
+                         $11::text[], $12::text[], $13::text[])
+        AS t(id, definition_id, lane, priority, scheduled_at, msg_data, metadata, max_retries,
+             timeout_ms, backoff, idempotency_key, schedule_id, trigger_source)
+), inserted AS (
+    INSERT INTO {p}agent_job (id, definition_id, lane, priority, scheduled_at, created_at,
+                              msg_data, metadata, max_retries, timeout_ms, backoff,
+                              idempotency_key, schedule_id, trigger_source, status)
+    SELECT id, definition_id, lane, priority, coalesce(scheduled_at, now()), now(), msg_data,
+           metadata, max_retries, timeout_ms, backoff, idempotency_key, schedule_id,
+           trigger_source, 'queued'
+    FROM input
+    WHERE input.idempotency_key IS NULL
+       OR NOT EXISTS (SELECT 1 FROM {p}agent_outbox o WHERE o.idempotency_key = input.idempotency_key)
+    ON CONFLICT DO NOTHING
+    RETURNING *
+), events AS (
+    INSERT INTO {p}agent_outbox (job_id, version, status, definition_id, lane, priority,
+                                 scheduled_at, created_at, msg_data, metadata, attempt_count,
+                                 max_retries, timeout_ms, idempotency_key, schedule_id,
+                                 trigger_source)
+    SELECT id, version, status, definition_id, lane, priority, scheduled_at, created_at,
+           msg_data, metadata, attempt, max_retries, timeout_ms, idempotency_key, schedule_id,
+           trigger_source
+    FROM inserted
+)
+SELECT id::text FROM inserted;
+
+-- name: find_pending_keys
+SELECT idempotency_key, id::text FROM {p}agent_job WHERE idempotency_key = ANY($1::text[])
+UNION ALL
+SELECT idempotency_key, job_id::text FROM {p}agent_outbox WHERE idempotency_key = ANY($1::text[]);
+
+-- name: notify
+SELECT pg_notify($1, '');
+
+-- name: claim
+WITH picked AS (
+    SELECT id FROM {p}agent_job
+    WHERE status = 'queued' AND scheduled_at <= now()
+      AND definition_id = ANY($2::text[])
+      AND ($3::text[] IS NULL OR lane = ANY($3::text[]))
+    ORDER BY priority DESC, scheduled_at, id
+    LIMIT $4
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE {p}agent_job j
+    SET status = 'processing', lease_owner = $1, lease_token = gen_random_uuid()::text,
+        lease_expires_at = now() + $5::interval, attempt = j.attempt + 1, started_at = now(),
+        version = j.version + 1
+    FROM picked WHERE j.id = picked.id
+    RETURNING j.*
+), events AS (
+    INSERT INTO {p}agent_outbox (job_id, version, status, definition_id, lane, priority,
+                                 scheduled_at, created_at, msg_data, metadata, attempt_count,
+                                 max_retries, timeout_ms, idempotency_key, schedule_id,
+                                 trigger_source, last_error, a_number, a_started_at, a_worker,
+                                 a_outcome)
+    SELECT id, version, status, definition_id, lane, priority, scheduled_at, created_at,
+           msg_data, metadata, attempt, max_retries, timeout_ms, idempotency_key, schedule_id,
+           trigger_source, last_error, attempt, started_at, lease_owner, 'running'
+    FROM claimed
+)
+SELECT id::text, definition_id, lane, priority, scheduled_at, created_at, msg_data, metadata,
+       attempt, max_retries, timeout_ms, backoff, lease_token, lease_expires_at,
+       schedule_id, trigger_source
+FROM claimed
+ORDER BY priority DESC, scheduled_at, id;
+
+-- name: extend_leases
+UPDATE {p}agent_job j SET lease_expires_at = now() + $4::interval
+FROM unnest($2::uuid[], $3::text[]) AS r(id, token)
+WHERE j.id = r.id AND j.lease_token = r.token AND j.status = 'processing' AND j.lease_owner = $1
+RETURNING j.id::text, j.cancel_requested;
+
+-- name: finish
+WITH r AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+                         $6::timestamptz[], $7::text[], $8::text[], $9::float8[])
+        AS t(id, token, outcome, worker, started, finished, error, traceback, retry_seconds)
+), done AS (
+    DELETE FROM {p}agent_job j USING r
+    WHERE j.id = r.id AND j.lease_token = r.token AND j.status = 'processing'
+      AND r.retry_seconds IS NULL
+    RETURNING j.*, r.outcome, r.worker, r.started, r.finished, r.error, r.traceback
+), retried AS (
+    UPDATE {p}agent_job j
+    SET status = 'queued', scheduled_at = now() + make_interval(secs => r.retry_seconds),
+        lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+        last_error = coalesce(r.error, j.last_error), version = j.version + 1
+    FROM r
+    WHERE j.id = r.id AND j.lease_token = r.token AND j.status = 'processing'
+      AND r.retry_seconds IS NOT NULL
+    RETURNING j.*, r.outcome, r.worker, r.started, r.finished, r.error, r.traceback
+), events AS (
+    INSERT INTO {p}agent_outbox (job_id, version, status, definition_id, lane, priority,
+                                 scheduled_at, created_at, msg_data, metadata, attempt_count,
+                                 max_retries, timeout_ms, idempotency_key, schedule_id,
+                                 trigger_source, last_error, finished_at, a_number, a_started_at,
+                                 a_finished_at, a_worker, a_outcome, a_error, a_traceback)
+    SELECT id, version + 1,
+           CASE outcome WHEN 'succeeded' THEN 'succeeded' WHEN 'cancelled' THEN 'cancelled'
+                        ELSE 'failed' END,
+           definition_id, lane, priority, scheduled_at, created_at, msg_data, metadata, attempt,
+           max_retries, timeout_ms, idempotency_key, schedule_id, trigger_source,
+           coalesce(error, last_error), now(), attempt, started, finished, worker, outcome,
+           error, traceback
+    FROM done
+    UNION ALL
+    SELECT id, version, 'queued', definition_id, lane, priority, scheduled_at, created_at,
+           msg_data, metadata, attempt, max_retries, timeout_ms, idempotency_key, schedule_id,
+           trigger_source, last_error, NULL, attempt, started, finished, worker, outcome, error,
+           traceback
+    FROM retried
+)
+SELECT id::text FROM done UNION ALL SELECT id::text FROM retried;
+
+-- name: release
+WITH released AS (
+    UPDATE {p}agent_job j
+    SET status = 'queued', attempt = j.attempt - 1, lease_owner = NULL, lease_token = NULL,
+        lease_expires_at = NULL, started_at = NULL, version = j.version + 1
+    FROM unnest($1::uuid[], $2::text[]) AS r(id, token)
+    WHERE j.id = r.id AND j.lease_token = r.token AND j.status = 'processing'
+    RETURNING j.*
+), events AS (
+    INSERT INTO {p}agent_outbox (job_id, version, status, definition_id, lane, priority,
+                                 scheduled_at, created_at, msg_data, metadata, attempt_count,
+                                 max_retries, timeout_ms, idempotency_key, schedule_id,
+                                 trigger_source, last_error)
+    SELECT id, version, status, definition_id, lane, priority, scheduled_at, created_at,
+           msg_data, metadata, attempt, max_retries, timeout_ms, idempotency_key, schedule_id,
+           trigger_source, last_error
+    FROM released
+)
+SELECT count(*) FROM released;
+
+-- name: cancel_queued
+WITH cancelled AS (
+    DELETE FROM {p}agent_job WHERE id = $1 AND status = 'queued' RETURNING *
+), events AS (
+    INSERT INTO {p}agent_outbox (job_id, version, status, definition_id, lane, priority,
+                                 scheduled_at, created_at, msg_data, metadata, attempt_count,
+                                 max_retries, timeout_ms, idempotency_key, schedule_id,
+                                 trigger_source, last_error, finished_at)
+    SELECT id, version + 1, 'cancelled', definition_id, lane, priority, scheduled_at, created_at,
+           msg_data, metadata, attempt, max_retries, timeout_ms, idempotency_key, schedule_id,
+           trigger_source, last_error, now()
+    FROM cancelled
+)
+SELECT count(*) FROM cancelled;
+
+-- name: cancel_running
+UPDATE {p}agent_job SET cancel_requested = true
+WHERE id = $1 AND status = 'processing'
+RETURNING id;
+
+-- name: reschedule
+WITH moved AS (
+    UPDATE {p}agent_job SET scheduled_at = coalesce($2, now()), version = version + 1
+    WHERE id = $1 AND status = 'queued'
+    RETURNING *
+), events AS (
+    INSERT INTO {p}agent_outbox (job_id, version, status, definition_id, lane, priority,
+                                 scheduled_at, created_at, msg_data, metadata, attempt_count,
+                                 max_retries, timeout_ms, idempotency_key, schedule_id,
+                                 trigger_source, last_error)
+    SELECT id, version, status, definition_id, lane, priority, scheduled_at, created_at,
+           msg_data, metadata, attempt, max_retries, timeout_ms, idempotency_key, schedule_id,
+           trigger_source, last_error
+    FROM moved
+)
+SELECT count(*) FROM moved;
+
+-- name: rescue_expired
+WITH expired AS (
+    SELECT id, lease_owner, started_at FROM {p}agent_job
+    WHERE status = 'processing' AND lease_expires_at < now()
+    ORDER BY lease_expires_at
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+), failed AS (
+    DELETE FROM {p}agent_job j USING expired e
+    WHERE j.id = e.id AND j.attempt > j.max_retries AND j.lease_expires_at < now()
+    RETURNING j.*, e.lease_owner AS owner
+), requeued AS (
+    UPDATE {p}agent_job j
+    SET status = 'queued', scheduled_at = now(), lease_owner = NULL, lease_token = NULL,
+        lease_expires_at = NULL, last_error = $3, version = j.version + 1
+    FROM expired e
+    WHERE j.id = e.id AND j.attempt <= j.max_retries AND j.lease_expires_at < now()
+    RETURNING j.*, e.lease_owner AS owner
+), events AS (
+    INSERT INTO {p}agent_outbox (job_id, version, status, definition_id, lane, priority,
+                                 scheduled_at, created_at, msg_data, metadata, attempt_count,
+                                 max_retries, timeout_ms, idempotency_key, schedule_id,
+                                 trigger_source, last_error, finished_at, a_number, a_started_at,
+                                 a_finished_at, a_worker, a_outcome, a_error)
+    SELECT id, version + 1, 'failed', definition_id, lane, priority, scheduled_at, created_at,
+           msg_data, metadata, attempt, max_retries, timeout_ms, idempotency_key, schedule_id,
+           trigger_source, $2, now(), attempt, coalesce(started_at, now()), now(), owner,
+           'abandoned', $2
+    FROM failed
+    UNION ALL
+    SELECT id, version, 'queued', definition_id, lane, priority, scheduled_at, created_at,
+           msg_data, metadata, attempt, max_retries, timeout_ms, idempotency_key, schedule_id,
+           trigger_source, last_error, NULL, attempt, coalesce(started_at, now()), now(), owner,
+           'abandoned', $3
+    FROM requeued
+)
+SELECT (SELECT count(*) FROM requeued) AS requeued, (SELECT count(*) FROM failed) AS failed;
+
+-- name: get_live_job
+SELECT id::text, status, definition_id, lane, priority, scheduled_at, created_at, msg_data,
+       metadata, attempt, max_retries, last_error, schedule_id, trigger_source, idempotency_key,
+       cancel_requested, lease_owner, started_at
+FROM {p}agent_job WHERE id = $1;
+
+-- name: read_outbox
+SELECT seq, job_id::text, version, status, definition_id, lane, priority, scheduled_at,
+       created_at, msg_data, metadata, attempt_count, max_retries, timeout_ms, idempotency_key,
+       schedule_id, trigger_source, last_error, finished_at, a_number, a_started_at,
+       a_finished_at, a_worker, a_outcome, a_error, a_traceback
+FROM {p}agent_outbox ORDER BY seq LIMIT $1;
+
+-- name: trim_outbox
+DELETE FROM {p}agent_outbox WHERE seq <= $1;
+
+-- name: queue_depth
+SELECT lane, count(*) FROM {p}agent_job WHERE status = 'queued' GROUP BY lane;
+
+-- name: sync_colocated
+WITH events AS (
+    DELETE FROM {p}agent_outbox
+    WHERE seq IN (SELECT seq FROM {p}agent_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+    RETURNING *
+), latest AS (
+    SELECT DISTINCT ON (job_id) * FROM events ORDER BY job_id, version DESC
+), jobs AS (
+    INSERT INTO {p}job (id, version, status, definition_id, lane, priority, scheduled_at,
+                        created_at, msg_data, metadata, attempt_count, max_retries, timeout_ms,
+                        idempotency_key, schedule_id, trigger_source, last_error, finished_at,
+                        agent)
+    SELECT job_id, version, status, definition_id, lane, priority, scheduled_at, created_at,
+           msg_data, metadata, attempt_count, max_retries, timeout_ms, idempotency_key,
+           schedule_id, trigger_source, last_error, finished_at, $2
+    FROM latest ORDER BY job_id
+    ON CONFLICT (id) DO UPDATE SET
+        version = EXCLUDED.version, status = EXCLUDED.status, lane = EXCLUDED.lane,
+        priority = EXCLUDED.priority, scheduled_at = EXCLUDED.scheduled_at,
+        attempt_count = EXCLUDED.attempt_count, last_error = EXCLUDED.last_error,
+        finished_at = EXCLUDED.finished_at, agent = EXCLUDED.agent, updated_at = now()
+    WHERE {p}job.version < EXCLUDED.version
+), attempts AS (
+    INSERT INTO {p}attempt (job_id, number, version, started_at, finished_at, worker_id, outcome,
+                            error, traceback)
+    SELECT DISTINCT ON (job_id, a_number) job_id, a_number, version, a_started_at,
+           a_finished_at, a_worker, a_outcome, a_error, a_traceback
+    FROM events WHERE a_number IS NOT NULL
+    ORDER BY job_id, a_number, version DESC
+    ON CONFLICT (job_id, number) DO UPDATE SET
+        version = EXCLUDED.version, started_at = EXCLUDED.started_at,
+        finished_at = EXCLUDED.finished_at, worker_id = EXCLUDED.worker_id,
+        outcome = EXCLUDED.outcome, error = EXCLUDED.error, traceback = EXCLUDED.traceback
+    WHERE {p}attempt.version < EXCLUDED.version
+)
+SELECT count(*) FROM events;
+
+-- name: apply_jobs
+INSERT INTO {p}job (id, version, status, definition_id, lane, priority, scheduled_at, created_at,
+                    msg_data, metadata, attempt_count, max_retries, timeout_ms, idempotency_key,
+                    schedule_id, trigger_source, last_error, finished_at, agent)
+SELECT * FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::text[],
+                     $6::smallint[], $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[],
+                     $11::integer[], $12::integer[], $13::integer[], $14::text[], $15::text[],
+                     $16::text[], $17::text[], $18::timestamptz[], $19::text[])
+ON CONFLICT (id) DO UPDATE SET
+    version = EXCLUDED.version, status = EXCLUDED.status, lane = EXCLUDED.lane,
+    priority = EXCLUDED.priority, scheduled_at = EXCLUDED.scheduled_at,
+    attempt_count = EXCLUDED.attempt_count, last_error = EXCLUDED.last_error,
+    finished_at = EXCLUDED.finished_at, agent = EXCLUDED.agent, updated_at = now()
+WHERE {p}job.version < EXCLUDED.version;
+
+-- name: apply_attempts
+INSERT INTO {p}attempt (job_id, number, version, started_at, finished_at, worker_id, outcome,
+                        error, traceback)
+SELECT * FROM unnest($1::uuid[], $2::integer[], $3::integer[], $4::timestamptz[],
+                     $5::timestamptz[], $6::text[], $7::text[], $8::text[], $9::text[])
+ON CONFLICT (job_id, number) DO UPDATE SET
+    version = EXCLUDED.version, started_at = EXCLUDED.started_at,
+    finished_at = EXCLUDED.finished_at, worker_id = EXCLUDED.worker_id,
+    outcome = EXCLUDED.outcome, error = EXCLUDED.error, traceback = EXCLUDED.traceback
+WHERE {p}attempt.version < EXCLUDED.version;
+
+-- name: get_job
+SELECT id::text, version, status, definition_id, lane, priority, scheduled_at, created_at,
+       msg_data, metadata, attempt_count, max_retries, timeout_ms, idempotency_key, schedule_id,
+       trigger_source, last_error, finished_at, agent
+FROM {p}job WHERE id = $1;
+
+-- name: get_attempts
+SELECT number, started_at, finished_at, worker_id, outcome, error, traceback
+FROM {p}attempt WHERE job_id = $1 ORDER BY number;
+
+-- name: list_jobs
+SELECT id::text, version, status, definition_id, lane, priority, scheduled_at, created_at,
+       msg_data, metadata, attempt_count, max_retries, timeout_ms, idempotency_key, schedule_id,
+       trigger_source, last_error, finished_at, agent
+FROM {p}job
+WHERE ($1::text IS NULL OR status = $1)
+  AND ($2::text IS NULL OR definition_id = $2)
+  AND ($3::text IS NULL OR lane = $3)
+  AND ($4::text IS NULL OR schedule_id = $4)
+  AND ($5::timestamptz IS NULL OR created_at >= $5)
+  AND ($6::timestamptz IS NULL OR created_at < $6)
+  AND ($7::timestamptz IS NULL OR (created_at, id) < ($7, $8::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT $9;
+
+-- name: find_idempotent
+SELECT id::text FROM {p}job WHERE idempotency_key = $1 ORDER BY created_at LIMIT 1;
+
+-- name: register_worker
+INSERT INTO {p}worker (id, name, host, pid, agent, lanes, concurrency, started_at,
+                       last_heartbeat, status, in_flight)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now(), $9, 0)
+ON CONFLICT (id) DO UPDATE SET
+    name = EXCLUDED.name, host = EXCLUDED.host, pid = EXCLUDED.pid, agent = EXCLUDED.agent,
+    lanes = EXCLUDED.lanes, concurrency = EXCLUDED.concurrency,
+    started_at = EXCLUDED.started_at, last_heartbeat = now(), status = EXCLUDED.status;
+
+-- name: heartbeat_workers
+UPDATE {p}worker w SET last_heartbeat = now(), in_flight = r.in_flight
+FROM unnest($1::text[], $2::integer[]) AS r(id, in_flight)
+WHERE w.id = r.id;
+
+-- name: set_worker_status
+UPDATE {p}worker SET status = $2 WHERE id = $1;
+
+-- name: list_workers
+SELECT id, name, host, pid, agent, lanes, concurrency, started_at, last_heartbeat,
+       CASE WHEN status = 'active' AND last_heartbeat < now() - $1::interval THEN 'dead'
+            ELSE status END AS status,
+       in_flight
+FROM {p}worker ORDER BY started_at, id;

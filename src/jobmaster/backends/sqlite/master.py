@@ -1,0 +1,134 @@
+"""SQLite master store: job history with every attempt, and the worker topology."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from ...abc import MasterStore
+from ...model import JobEvent, JobInfo, JobPage, JobQuery, JobStatus, WorkerRecord
+from .._common import DEAD_AFTER, decode_cursor, encode_cursor, info_from_event
+from .codec import attempt_from, dt, event_from, event_params, now_ts, ts
+from .connection import SqliteStore
+
+Conn = sqlite3.Connection
+
+#: JobQuery attribute -> condition on {p}job; the values are always bound as parameters.
+_FILTERS = (
+    ("status", "status = ?"),
+    ("definition_id", "definition_id = ?"),
+    ("lane", "lane = ?"),
+    ("schedule_id", "schedule_id = ?"),
+    ("created_from", "created_at >= ?"),
+    ("created_to", "created_at < ?"),
+)
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return ts(value)
+    return value.value if isinstance(value, JobStatus) else value
+
+
+class SqliteMaster(SqliteStore, MasterStore):
+    """Master store on the SQLite file ``path`` (tables ``{prefix}job``, ``{prefix}attempt``
+    and ``{prefix}worker``)."""
+
+    def __init__(self, path: str, *, prefix: str = "jm_") -> None:
+        super().__init__(path, prefix, "master")
+
+    # -- history ----------------------------------------------------------------------------
+    async def apply_events(self, events: Sequence[JobEvent]) -> None:
+        if not events:
+            return
+        params = [event_params(event) for event in events]
+        await self._db.write(lambda conn: self._apply(conn, params))
+
+    def _apply(self, conn: Conn, params: list[dict[str, Any]]) -> None:
+        conn.executemany(self._q["apply_jobs"], params)
+        conn.executemany(self._q["apply_attempts"],
+                         [p for p in params if p["a_number"] is not None])
+
+    async def get_job(self, job_id: str) -> JobInfo | None:
+        infos = await self._db.read(
+            lambda conn: self._infos(conn, conn.execute(self._q["get_job"], (job_id,))))
+        return infos[0] if infos else None
+
+    def _infos(self, conn: Conn, rows: Any) -> list[JobInfo]:
+        found = [dict(row) for row in rows]
+        if not found:
+            return []
+        ids = json.dumps([row["job_id"] for row in found])
+        attempts: dict[str, list[Any]] = {row["job_id"]: [] for row in found}
+        for row in conn.execute(self._q["get_attempts"], (ids,)):
+            attempts[row["job_id"]].append(attempt_from(row))
+        return [info_from_event(event_from(row, with_attempt=False), attempts[row["job_id"]])
+                for row in found]
+
+    async def list_jobs(self, query: JobQuery) -> JobPage:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for attr, clause in _FILTERS:
+            value = getattr(query, attr)
+            if value is not None:
+                clauses.append(clause)
+                params.append(_param(value))
+        if query.cursor:
+            created, job_id = decode_cursor(query.cursor)
+            clauses.append("created_at <= ? AND (created_at < ? OR id < ?)")
+            params.extend((ts(created), ts(created), job_id))
+        sql = self._q["list_jobs"].replace("{where}", " AND ".join(clauses) or "1 = 1")
+        params.append(query.limit + 1)
+        page = await self._db.read(lambda conn: self._infos(conn, conn.execute(sql, params)))
+        cursor = None
+        if len(page) > query.limit:
+            last = page[query.limit - 1]
+            cursor = encode_cursor(last.created_at, last.id)
+        return JobPage(page[: query.limit], cursor)
+
+    async def find_idempotent(self, key: str) -> str | None:
+        row = await self._db.read(
+            lambda conn: conn.execute(self._q["find_idempotent"], (key,)).fetchone())
+        return None if row is None else str(row[0])
+
+    # -- topology ---------------------------------------------------------------------------
+    async def register_worker(self, worker: WorkerRecord) -> None:
+        params = {
+            "id": worker.id, "name": worker.name, "host": worker.host, "pid": worker.pid,
+            "agent": worker.agent, "lanes": json.dumps(list(worker.lanes)),
+            "concurrency": worker.concurrency, "started_at": ts(worker.started_at),
+            "status": worker.status, "in_flight": worker.in_flight,
+        }
+        await self._db.write(lambda conn: conn.execute(
+            self._q["register_worker"], {**params, "last_heartbeat": now_ts()}))
+
+    async def heartbeat_workers(self, in_flight: dict[str, int]) -> None:
+        if not in_flight:
+            return
+        await self._db.write(lambda conn: conn.executemany(
+            self._q["heartbeat_workers"],
+            [(now_ts(), count, worker_id) for worker_id, count in in_flight.items()]))
+
+    async def set_worker_status(self, worker_id: str, status: str) -> None:
+        await self._db.write(lambda conn: conn.execute(
+            self._q["set_worker_status"], (status, worker_id)))
+
+    async def list_workers(self) -> list[WorkerRecord]:
+        rows = await self._db.read(
+            lambda conn: conn.execute(self._q["list_workers"]).fetchall())
+        dead_before = now_ts() - DEAD_AFTER.total_seconds()
+        return [
+            WorkerRecord(
+                id=row["id"], name=row["name"], host=row["host"], pid=row["pid"],
+                agent=row["agent"], lanes=tuple(json.loads(row["lanes"])),
+                concurrency=row["concurrency"], started_at=dt(row["started_at"]),
+                last_heartbeat=dt(row["last_heartbeat"]),
+                status="dead" if row["status"] == "active" and row["last_heartbeat"] < dead_before
+                else row["status"],
+                in_flight=row["in_flight"],
+            )
+            for row in rows
+        ]

@@ -1,0 +1,96 @@
+"""One conformance suite for every backend: the same tests run on memory, sqlite and postgres."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from jobmaster.abc import AgentTransport, MasterStore
+from jobmaster.backends.factory import make_agent, make_master
+from jobmaster.backends.memory import reset_memory_space
+from jobmaster.config import BackendSpec
+from jobmaster.model import Backoff, NewJob
+from jobmaster.runtime.syncer import Syncer
+
+BACKENDS = ["memory", "sqlite", "postgres"]
+
+
+@dataclass
+class Stores:
+    """An opened agent and master on one backend, with a fresh schema."""
+
+    kind: str
+    agent: AgentTransport
+    master: MasterStore
+    spec: BackendSpec
+
+    async def sync(self) -> int:
+        return await Syncer(self.master, [self.agent], interval=1).drain()
+
+    def colocated_agent(self) -> AgentTransport:
+        """The agent as a standalone cluster opens it (master in the same database)."""
+        return make_agent(self.spec, self.agent.agent_name, colocated_master=True)
+
+    def second_agent(self) -> AgentTransport:
+        """Another connection to the same agent (another worker process, say)."""
+        return make_agent(self.spec, self.agent.agent_name)
+
+
+def spec_for(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> BackendSpec:
+    prefix = f"t{uuid.uuid4().hex[:8]}_"
+    if kind == "memory":
+        name = f"conf-{uuid.uuid4().hex}"
+        request.addfinalizer(lambda: reset_memory_space(name))
+        return BackendSpec("memory", name)
+    if kind == "sqlite":
+        return BackendSpec("sqlite", str(tmp_path / "jobs.db"), prefix)
+    dsn = request.getfixturevalue("pg_database")
+    return BackendSpec("postgres", dsn, prefix)
+
+
+@pytest.fixture(params=BACKENDS)
+async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stores]:
+    kind = request.param
+    spec = spec_for(kind, request, tmp_path)
+    master = make_master(spec)
+    agent = make_agent(spec, "standalone")
+    await master.open()
+    await agent.open()
+    await master.migrate()
+    await agent.migrate()
+    try:
+        yield Stores(kind, agent, master, spec)
+    finally:
+        await agent.close()
+        await master.close()
+
+
+def new_job(
+    definition_id: str = "tests.noop",
+    *,
+    lane: str = "default",
+    priority: int = 3,
+    scheduled_at: datetime | None = None,
+    max_retries: int = 3,
+    idempotency_key: str | None = None,
+    msg_data: dict[str, object] | None = None,
+) -> NewJob:
+    return NewJob(
+        id=str(uuid.uuid4()),
+        definition_id=definition_id,
+        lane=lane,
+        priority=priority,
+        scheduled_at=scheduled_at,
+        msg_data=json.dumps(msg_data or {}),
+        metadata="{}",
+        max_retries=max_retries,
+        timeout_ms=30_000,
+        backoff=json.dumps(Backoff().to_json()),
+        idempotency_key=idempotency_key,
+    )

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .model import (
+    Attempt,
     AttemptResult,
     CancelOutcome,
     ClaimedJob,
@@ -114,6 +115,11 @@ class _Store(abc.ABC):
 class AgentTransport(_Store):
     """Holds in-flight jobs (queued or running) and an outbox of their state changes.
 
+    The agent is the source of truth for its in-flight jobs; the master receives, through the
+    outbox, every finished attempt and the final snapshot of every job that leaves the agent
+    (succeeded, failed or cancelled). Transitions that keep a job in flight (enqueue, claim,
+    release, reschedule) need no event: queries read in-flight jobs from the agents directly.
+
     Lease protocol: :meth:`claim` gives each job a fresh ``lease_token`` and an expiry computed by
     the backend's clock. Every later transition of that job (:meth:`extend_leases`, :meth:`finish`,
     :meth:`release`) is conditional on the token, so a worker that lost its lease — because it hung,
@@ -125,7 +131,7 @@ class AgentTransport(_Store):
 
     @abc.abstractmethod
     async def enqueue(self, jobs: Sequence[NewJob]) -> list[EnqueueResult]:
-        """Store jobs as QUEUED in one round trip and record an event for each in the outbox.
+        """Store jobs as QUEUED in one round trip.
 
         A job whose ``idempotency_key`` is already held by another job of this agent (queued,
         running, or not yet synced) is not stored: its result carries the existing id and
@@ -201,6 +207,11 @@ class AgentTransport(_Store):
     async def get_job(self, job_id: str) -> JobInfo | None:
         """The live view of a job held here (QUEUED or PROCESSING), or None."""
 
+    async def list_jobs(self, query: JobQuery) -> JobPage:
+        """Jobs held here (QUEUED or PROCESSING) matching ``query``, newest first by
+        (created_at, id), keyset-paged like :meth:`MasterStore.list_jobs`."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot list its jobs")
+
     @abc.abstractmethod
     async def read_outbox(self, limit: int) -> list[JobEvent]:
         """The oldest ``limit`` events not yet trimmed, in sequence order. Does not remove them."""
@@ -229,9 +240,15 @@ class MasterStore(_Store):
 
     @abc.abstractmethod
     async def apply_events(self, events: Sequence[JobEvent]) -> None:
-        """Merge agent events into the history in one transaction. Idempotent: for each job the
-        snapshot with the highest version wins and attempts are keyed by (job, number), so
-        replaying a batch, or applying it out of order, leaves the same state."""
+        """Merge agent events into the history in one transaction: every attempt they carry,
+        and the snapshot of each job whose event status is final (the history holds jobs that
+        left their agent; in-flight jobs are read from the agents). Idempotent: per job the
+        highest version wins and attempts are keyed by (job, number), so replaying a batch, or
+        applying it out of order, leaves the same state."""
+
+    @abc.abstractmethod
+    async def get_attempts(self, job_id: str) -> list[Attempt]:
+        """The recorded attempts of a job (also of one still in flight), by number."""
 
     @abc.abstractmethod
     async def get_job(self, job_id: str) -> JobInfo | None:

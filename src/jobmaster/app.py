@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from .abc import AgentTransport, MasterStore
+from .backends._common import merge_pages
 from .backends.factory import make_agent, make_master
 from .config import ClusterConfig, WorkerConfig
 from .errors import BackendUnavailableError, NotStartedError, SchemaError
@@ -35,6 +36,8 @@ from .runtime.worker import Worker
 from .scheduler import Scheduler, SyncScheduler
 
 log = logging.getLogger("jobmaster")
+
+_IN_FLIGHT = frozenset({JobStatus.QUEUED, JobStatus.PROCESSING})
 
 
 class JobMaster:
@@ -123,7 +126,7 @@ class JobMaster:
             except Exception as exc:
                 log.warning("final sync failed (%s); events stay in the agent outbox", exc)
         await self._close_stores()
-        self.workers, self.rescuers = [], []
+        self.workers, self.rescuers, self.syncer, self.topology = [], [], None, None
 
     def start_in_background(self, *, run_workers: bool = True, timeout: float = 60) -> None:
         """Run the application on an event loop in a daemon thread, for synchronous programs
@@ -351,19 +354,15 @@ class JobMaster:
         return False
 
     async def get_job(self, job_id: str) -> JobInfo | None:
-        """A job wherever it is: the live view from its agent while in flight (with the history
-        of earlier attempts from the master), the master's record afterwards."""
+        """A job wherever it is: the live view from its agent while it is in flight (with the
+        attempts already recorded on the master), the master's history afterwards."""
         master = self._require_started()
         for agent in self.agents.values():
             live = await agent.get_job(job_id)
             if live is not None:
-                recorded = await master.get_job(job_id)
-                if recorded is not None:
-                    running = [a for a in live.attempts]
-                    earlier = [
-                        a for a in recorded.attempts if all(a.number != r.number for r in running)
-                    ]
-                    live.attempts = sorted(earlier + running, key=lambda a: a.number)
+                recorded = {a.number: a for a in await master.get_attempts(job_id)}
+                recorded.update({a.number: a for a in live.attempts})
+                live.attempts = [recorded[n] for n in sorted(recorded)]
                 return live
         return await master.get_job(job_id)
 
@@ -381,7 +380,8 @@ class JobMaster:
     ) -> JobPage:
         """Jobs from the history, newest first, filtered and keyset-paged (``cursor`` = the
         previous page's ``next_cursor``). ``definition`` is a handler or its definition id.
-        The history trails in-flight changes by the sync interval (200 ms by default)."""
+        In-flight jobs are read from the agents, finished ones from the master's history
+        (which trails completions by the sync interval, 200 ms by default)."""
         master = self._require_started()
         if not 1 <= limit <= 1000:
             raise ValueError(f"limit must be between 1 and 1000, got {limit}")
@@ -405,7 +405,14 @@ class JobMaster:
             limit=limit,
             cursor=cursor,
         )
-        return await master.list_jobs(query)
+        # In-flight jobs live on the agents, the history on the master: ask the sources that
+        # can hold the requested status and merge their pages (agents first: they win ties).
+        pages = []
+        if query.status is None or query.status in _IN_FLIGHT:
+            pages.extend([await agent.list_jobs(query) for agent in self.agents.values()])
+        if query.status is None or query.status not in _IN_FLIGHT:
+            pages.append(await master.list_jobs(query))
+        return merge_pages(pages, limit)
 
     async def sync_now(self) -> int:
         """Move every pending outbox event to the master now (tests, scripts)."""

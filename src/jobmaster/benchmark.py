@@ -85,7 +85,7 @@ async def _worker_main(args: argparse.Namespace) -> None:
                 continue
             if time.monotonic() - quiet_since > 0.3 and not worker.in_flight:
                 depth = await agent.queue_depth()
-                if not sum(depth.values()):
+                if not depth.get("default", 0):
                     break
         last_flush = worker.stats.last_flush_at
     report = {

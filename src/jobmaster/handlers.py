@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import types
 import typing
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -270,6 +271,14 @@ class HandlerRegistry:
         return arguments
 
     def _lookup(self, wanted: Any) -> tuple[bool, Any]:
+        # `Clock | None` (or Optional[Clock]): look up each type of the union but None.
+        if typing.get_origin(wanted) in (typing.Union, types.UnionType):
+            for option in typing.get_args(wanted):
+                if option is not type(None):
+                    found, value = self._lookup(option)
+                    if found:
+                        return found, value
+            return False, None
         services = self._services
         if services is None:
             return False, None

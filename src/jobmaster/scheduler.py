@@ -127,6 +127,7 @@ class Scheduler:
         overrides: dict[str, Any],
     ) -> list[ScheduledJob]:
         app = self._app
+        app._require_started()
         spec = app.registry.resolve(handler)
         jobs = [self._build(spec, item, when, overrides) for item in items]
         results = await app._enqueue(jobs)

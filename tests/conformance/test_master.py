@@ -6,15 +6,21 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from jobmaster.model import JobQuery, JobStatus, WorkerRecord
+from jobmaster.model import AttemptOutcome, JobQuery, JobStatus, WorkerRecord
 
 from .conftest import Stores, new_job
 from .test_agent import claim, result
 
 
 async def _history(stores: Stores, count: int, **kwargs: object) -> list[str]:
+    """Jobs that ran and succeeded, synced to the master's history."""
     jobs = [new_job(**kwargs) for _ in range(count)]  # type: ignore[arg-type]
     await stores.agent.enqueue(jobs)
+    definitions = sorted({j.definition_id for j in jobs})
+    claimed = await stores.agent.claim("w1", lanes=None, definitions=definitions, limit=count,
+                                       lease=timedelta(seconds=30))
+    assert len(claimed) == count
+    await stores.agent.finish([result(j) for j in claimed])
     await stores.sync()
     return [j.id for j in jobs]
 
@@ -28,21 +34,65 @@ async def test_schema_is_current_after_migrate(stores: Stores) -> None:
 
 async def test_list_jobs_filters(stores: Stores) -> None:
     emails = await _history(stores, 3, lane="emails")
-    await _history(stores, 2, definition_id="tests.other")
+    others = await _history(stores, 2, definition_id="tests.other")
     page = await stores.master.list_jobs(JobQuery(lane="emails"))
     assert {j.id for j in page.items} == set(emails)
     page = await stores.master.list_jobs(JobQuery(definition_id="tests.other"))
-    assert len(page.items) == 2
-    assert all(j.status is JobStatus.QUEUED for j in page.items)
-    [claimed] = await claim(stores, 1, lanes=["emails"])
-    await stores.agent.finish([result(claimed)])
+    assert {j.id for j in page.items} == set(others)
+    assert all(j.status is JobStatus.SUCCEEDED for j in page.items)
+    failed = new_job(max_retries=0)
+    await stores.agent.enqueue([failed])
+    [claimed] = await claim(stores, 1)
+    await stores.agent.finish([result(claimed, AttemptOutcome.FAILED, error="x")])
     await stores.sync()
-    page = await stores.master.list_jobs(JobQuery(status=JobStatus.SUCCEEDED))
-    assert [j.id for j in page.items] == [claimed.id]
+    page = await stores.master.list_jobs(JobQuery(status=JobStatus.FAILED))
+    assert [j.id for j in page.items] == [failed.id]
     future = datetime.now(UTC) + timedelta(hours=1)
     assert (await stores.master.list_jobs(JobQuery(created_from=future))).items == []
     past = datetime.now(UTC) - timedelta(hours=1)
-    assert len((await stores.master.list_jobs(JobQuery(created_from=past))).items) == 5
+    assert len((await stores.master.list_jobs(JobQuery(created_from=past))).items) == 6
+
+
+async def test_history_holds_finished_jobs_and_every_attempt(stores: Stores) -> None:
+    job = new_job(max_retries=2)
+    await stores.agent.enqueue([job])
+    [first] = await claim(stores)
+    await stores.agent.finish([result(first, AttemptOutcome.FAILED, error="e1",
+                                      retry=timedelta(0))])
+    await stores.sync()
+    # Still in flight: the agent has it, the master has its finished attempt.
+    assert await stores.master.get_job(job.id) is None
+    assert [a.error for a in await stores.master.get_attempts(job.id)] == ["e1"]
+    live = await stores.agent.get_job(job.id)
+    assert live is not None and live.status is JobStatus.QUEUED
+    [second] = await claim(stores)
+    await stores.agent.finish([result(second)])
+    await stores.sync()
+    info = await stores.master.get_job(job.id)
+    assert info is not None and info.status is JobStatus.SUCCEEDED
+    assert [(a.number, a.outcome) for a in info.attempts] == [
+        (1, AttemptOutcome.FAILED), (2, AttemptOutcome.SUCCEEDED)]
+
+
+async def test_agent_lists_in_flight_jobs(stores: Stores) -> None:
+    queued = [new_job(lane="a") for _ in range(5)] + [new_job(lane="b")]
+    await stores.agent.enqueue(queued)
+    [running] = await claim(stores, 1, lanes=["b"])
+    page = await stores.agent.list_jobs(JobQuery(status=JobStatus.QUEUED))
+    assert {j.id for j in page.items} == {j.id for j in queued[:5]}
+    page = await stores.agent.list_jobs(JobQuery(status=JobStatus.PROCESSING))
+    assert [j.id for j in page.items] == [running.id]
+    assert page.items[0].attempts[-1].outcome is AttemptOutcome.RUNNING
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = await stores.agent.list_jobs(JobQuery(limit=2, cursor=cursor))
+        seen.extend(j.id for j in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(j.id for j in queued)
+    assert (await stores.agent.list_jobs(JobQuery(lane="a' OR '1'='1"))).items == []
 
 
 async def test_list_jobs_keyset_paging_newest_first(stores: Stores) -> None:

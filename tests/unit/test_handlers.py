@@ -186,12 +186,6 @@ async def test_dependencies_resolved_from_a_resolver_callable() -> None:
     assert Mailer in asked
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: handlers.HandlerRegistry._constructor_arguments looks "
-    "up an Optional annotation (`Clock | None`) as is, so a provided Clock service "
-    "is silently not injected",
-)
 async def test_optional_dependency_is_injected_when_provided() -> None:
     clock = Clock()
     registry = HandlerRegistry([OptionalClock], {Mailer: Mailer(), Clock: clock})

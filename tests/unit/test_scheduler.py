@@ -334,12 +334,6 @@ async def test_use_before_start_raises_not_started() -> None:
         app.scheduler_sync.once_now(notify)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Scheduler._schedule resolves the handler in the "
-    "empty pre-start registry before checking the app is started, so it raises "
-    "UnknownHandlerError for a registered handler instead of NotStartedError",
-)
 async def test_scheduling_before_start_raises_not_started() -> None:
     app = jm.JobMaster(testing.memory_config(), handlers=[notify])
     with pytest.raises(jm.NotStartedError):

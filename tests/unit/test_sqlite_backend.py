@@ -135,8 +135,11 @@ async def test_colocated_sync_matches_event_by_event_sync(tmp_path: Path) -> Non
         await agent.finish([AttemptResult(job.id, claimed.lease_token, AttemptOutcome.FAILED,
                                           "w", now, now, error=f"boom {attempt}",
                                           retry_delay=retry)])
-    assert await agent.sync_colocated(3) == 3
-    assert await agent.sync_colocated(100) == 3
+    # Events: the retried attempt 1, then the final failure with attempt 2 (enqueue and claim
+    # need none: in-flight jobs are read from the agent).
+    assert await agent.sync_colocated(1) == 1
+    assert await master.get_job(job.id) is None
+    assert await agent.sync_colocated(100) == 1
     assert await agent.sync_colocated(100) == 0
     info = await master.get_job(job.id)
     assert info is not None and info.status is JobStatus.FAILED

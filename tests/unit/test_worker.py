@@ -230,22 +230,15 @@ async def enqueue_undecodable(app: jm.JobMaster) -> str:
 async def test_undecodable_payload_fails_without_retry(app: testing.EagerJobMaster) -> None:
     job_id = await enqueue_undecodable(app)
     assert await testing.drain(app) == 1
-    # read the master's record raw: JobInfo cannot be built for this job (see the xfail below)
-    entry = app.agents["standalone"].space.master_jobs[job_id]  # type: ignore[attr-defined]
-    assert entry.event.status is jm.JobStatus.FAILED
-    assert entry.event.last_error.startswith("decode_error: MessageData payload is not valid")
-    assert [a.outcome for _, (_, a) in sorted(entry.attempts.items())] == [jm.AttemptOutcome.FAILED]
+    info = await app.get_job(job_id)
+    assert info is not None and info.status is jm.JobStatus.FAILED
+    assert info.last_error is not None
+    assert info.last_error.startswith("decode_error: MessageData payload is not valid")
+    assert [a.outcome for a in info.attempts] == [jm.AttemptOutcome.FAILED]
     assert app.workers[0].stats.failed == 1 and app.workers[0].stats.retried == 0
     assert recorder.calls == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="BUG: backends/_common.info_from_event "
-    "(and memory _live_info, sqlite codec, postgres agent) decode msg_data eagerly, "
-    "so get_job/list_jobs raise ValueError for a job with an undecodable payload",
-)
 async def test_undecodable_payload_job_can_still_be_read(app: testing.EagerJobMaster) -> None:
     job_id = await enqueue_undecodable(app)
     await testing.drain(app)
@@ -312,12 +305,6 @@ async def test_stop_after_grace_abandons_running_jobs_back_to_the_queue() -> Non
         assert contexts[0].is_cancelled
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Worker.run_once starts every claimed job with "
-    "_start() and ignores config.concurrency (a batch of 5 runs 5 at once with "
-    "concurrency=1)",
-)
 async def test_run_once_respects_concurrency() -> None:
     running, peak = 0, 0
 
@@ -375,13 +362,6 @@ async def test_running_job_sees_cancellation_on_sqlite(tmp_path: Path) -> None:
     assert info.attempts[-1].error == "stopped on request"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TimeoutError,
-    reason="BUG: app.JobMaster._make_worker "
-    "gives memory workers no lease transport, so Worker.start creates no "
-    "LeaseKeeper: leases are never extended and job.cancelled is never set",
-)
 async def test_running_job_sees_cancellation_on_memory() -> None:
     config = testing.memory_config(lanes=["*"])
     config.workers[0] = WorkerConfig(lanes=("*",), lease=timedelta(seconds=1))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
-from ..model import Attempt, AttemptOutcome, JobEvent, JobInfo, JobStatus
+from ..messages import MessageData, Metadata
+from ..model import Attempt, AttemptOutcome, JobEvent, JobInfo, JobPage, JobQuery, JobStatus
 
 #: A worker whose last heartbeat is older than this is reported as dead.
 DEAD_AFTER = timedelta(seconds=30)
@@ -41,10 +43,21 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise ValueError(f"cursor: not a valid page cursor ({cursor[:40]!r})") from exc
 
 
+Bag = TypeVar("Bag", "MessageData", "Metadata")
+
+
+def decode_bag(cls: type[Bag], text: str) -> Bag:
+    """Decode stored message data for display. A payload that cannot be decoded (its job failed
+    with ``decode_error``) is shown as ``{"_undecodable": <raw text, 4 KiB at most>}`` instead of
+    making every view of it fail."""
+    try:
+        return cls.decode(text)
+    except ValueError:
+        return cls().set("_undecodable", text[:4096])
+
+
 def info_from_event(event: JobEvent, attempts: Sequence[Attempt]) -> JobInfo:
     """A JobInfo from the latest snapshot of a job and its attempts."""
-    from ..messages import MessageData, Metadata
-
     return JobInfo(
         id=event.job_id,
         status=event.status,
@@ -53,8 +66,8 @@ def info_from_event(event: JobEvent, attempts: Sequence[Attempt]) -> JobInfo:
         priority=event.priority,
         scheduled_at=event.scheduled_at,
         created_at=event.created_at,
-        msg_data=MessageData.decode(event.msg_data),
-        metadata=Metadata.decode(event.metadata),
+        msg_data=decode_bag(MessageData, event.msg_data),
+        metadata=decode_bag(Metadata, event.metadata),
         attempts=list(attempts),
         attempt_count=event.attempt_count,
         max_retries=event.max_retries,
@@ -65,3 +78,55 @@ def info_from_event(event: JobEvent, attempts: Sequence[Attempt]) -> JobInfo:
         idempotency_key=event.idempotency_key,
         finished_at=event.finished_at,
     )
+
+
+def page_of(rows: list[JobInfo], limit: int) -> JobPage:
+    """A page from ``limit + 1`` rows fetched newest first: the extra row only says that a next
+    page exists; the cursor points after the last row kept."""
+    items = rows[:limit]
+    cursor = None
+    if len(rows) > limit and items:
+        cursor = encode_cursor(items[-1].created_at, items[-1].id)
+    return JobPage(items, cursor)
+
+
+def merge_pages(pages: Sequence[JobPage], limit: int) -> JobPage:
+    """Merge pages of several sources (agents, master) ordered newest first by (created_at, id)
+    into one page; a job present in several sources is kept once (the first source wins)."""
+    seen: set[str] = set()
+    rows: list[JobInfo] = []
+    more = False
+    for page in pages:
+        more = more or page.next_cursor is not None
+        for info in page.items:
+            if info.id not in seen:
+                seen.add(info.id)
+                rows.append(info)
+    rows.sort(key=lambda info: (info.created_at, info.id), reverse=True)
+    if len(rows) > limit:
+        more = True
+    items = rows[:limit]
+    cursor = encode_cursor(items[-1].created_at, items[-1].id) if more and items else None
+    return JobPage(items, cursor)
+
+
+def matches(info: JobInfo, query: JobQuery) -> bool:
+    """True when ``info`` passes every filter of ``query`` (for stores that filter in Python)."""
+    return (
+        (query.status is None or info.status is query.status)
+        and (query.definition_id is None or info.definition_id == query.definition_id)
+        and (query.lane is None or info.lane == query.lane)
+        and (query.schedule_id is None or info.schedule_id == query.schedule_id)
+        and (query.created_from is None or info.created_at >= query.created_from)
+        and (query.created_to is None or info.created_at < query.created_to)
+    )
+
+
+def select_page(infos: Iterable[JobInfo], query: JobQuery) -> JobPage:
+    """Filter, order newest first and keyset-page jobs in Python (memory backend)."""
+    after = decode_cursor(query.cursor) if query.cursor else None
+    rows = [info for info in infos if matches(info, query)]
+    rows.sort(key=lambda info: (info.created_at, info.id), reverse=True)
+    if after is not None:
+        rows = [info for info in rows if (info.created_at, info.id) < after]
+    return page_of(rows[: query.limit + 1], query.limit)

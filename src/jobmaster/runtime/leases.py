@@ -108,6 +108,7 @@ class LeaseKeeper:
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._transport: AgentTransport | None = None
+        self._task: asyncio.Task[None] | None = None
         self.renewals = 0
         self.failures = 0
 
@@ -125,8 +126,27 @@ class LeaseKeeper:
         if self._thread is not None:
             self._thread.join(timeout=30)
 
+    def start_on_loop(self, transport: AgentTransport) -> None:
+        """Renew from the caller's event loop with ``transport`` (for in-process transports)."""
+        self._task = asyncio.get_running_loop().create_task(self._loop_main(transport))
+
+    async def stop_async(self) -> None:
+        """Stop, whichever way the keeper was started."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        else:
+            await asyncio.to_thread(self.stop)
+
     def _run(self) -> None:
         asyncio.run(self._main())
+
+    async def _loop_main(self, transport: AgentTransport) -> None:
+        while True:
+            await asyncio.sleep(min(self.interval, 0.25))
+            await self.renew_once(transport)
+            self._fence(time.monotonic())
 
     async def _main(self) -> None:
         transport = self._make_transport()

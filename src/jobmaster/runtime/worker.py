@@ -101,17 +101,23 @@ class Worker:
     async def start(self) -> None:
         """Start lease keeping, wake-ups and the fetch loop."""
         loop = asyncio.get_running_loop()
-        if self._make_lease_transport is not None:
-            self._keeper = LeaseKeeper(
-                worker_id=self.worker_id,
-                book=self._book,
-                lease=self.config.lease,
-                make_transport=self._make_lease_transport,
-                on_lost=self._on_lost,
-                on_cancel=self._on_cancel_requested,
-                loop=loop,
-            )
+        # With its own connection the keeper runs in a thread of its own (a blocking handler
+        # cannot starve it); a transport that cannot be opened twice (memory) is renewed from
+        # this loop instead.
+        own_thread = self._make_lease_transport is not None
+        self._keeper = LeaseKeeper(
+            worker_id=self.worker_id,
+            book=self._book,
+            lease=self.config.lease,
+            make_transport=self._make_lease_transport or (lambda: self.transport),
+            on_lost=self._on_lost,
+            on_cancel=self._on_cancel_requested,
+            loop=loop,
+        )
+        if own_thread:
             await asyncio.to_thread(self._keeper.start)
+        else:
+            self._keeper.start_on_loop(self.transport)
         if self.transport.capabilities.listen_notify:
             await self.transport.listen(self._wake.set)
         self._completion.start()
@@ -138,7 +144,7 @@ class Worker:
             await self._abandon_running()
         await self._completion.stop()
         if self._keeper is not None:
-            await asyncio.to_thread(self._keeper.stop)
+            await self._keeper.stop_async()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     @property
@@ -150,7 +156,7 @@ class Worker:
         """Claim one batch, run it to the end and write the results. Returns the jobs run."""
         jobs = await self._claim(self.config.batch_size)
         for job in jobs:
-            self._start(job)
+            self._dispatch(job)
         await self._idle.wait()
         await self._completion.flush()
         return len(jobs)

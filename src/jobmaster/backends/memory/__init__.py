@@ -33,13 +33,7 @@ from ...model import (
     RescueResult,
     WorkerRecord,
 )
-from .._common import (
-    DEAD_AFTER,
-    decode_cursor,
-    encode_cursor,
-    info_from_event,
-    outcome_to_status,
-)
+from .._common import DEAD_AFTER, decode_bag, info_from_event, outcome_to_status, select_page
 
 Clock = Callable[[], datetime]
 
@@ -68,7 +62,6 @@ class _Row:
 @dataclass(slots=True)
 class _MasterJob:
     event: JobEvent
-    attempts: dict[int, tuple[int, Attempt]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -79,6 +72,7 @@ class MemorySpace:
     outbox: list[JobEvent] = field(default_factory=list)
     next_seq: int = 1
     master_jobs: dict[str, _MasterJob] = field(default_factory=dict)
+    attempts: dict[tuple[str, int], tuple[int, Attempt]] = field(default_factory=dict)
     workers: dict[str, WorkerRecord] = field(default_factory=dict)
     listeners: list[tuple[asyncio.AbstractEventLoop, WakeUp]] = field(default_factory=list)
 
@@ -208,7 +202,6 @@ class MemoryAgent(_MemoryStore, AgentTransport):
                 continue
             row = _Row(job=job, scheduled_at=job.scheduled_at or now, created_at=now)
             self.space.jobs[job.id] = row
-            self._event(row, JobStatus.QUEUED)
             results.append(EnqueueResult(job.id, True))
         self._notify()
         return results
@@ -243,17 +236,6 @@ class MemoryAgent(_MemoryStore, AgentTransport):
             row.lease_token = uuid.uuid4().hex
             row.lease_expires_at = now + lease
             row.started_at = now
-            self._event(
-                row,
-                JobStatus.PROCESSING,
-                Attempt(
-                    number=row.attempt,
-                    started_at=now,
-                    finished_at=None,
-                    worker_id=worker_id,
-                    outcome=AttemptOutcome.RUNNING,
-                ),
-            )
             claimed.append(_claimed(row))
         return claimed
 
@@ -315,7 +297,6 @@ class MemoryAgent(_MemoryStore, AgentTransport):
             row.attempt -= 1
             row.version += 1
             row.lease_owner = row.lease_token = row.lease_expires_at = None
-            self._event(row, JobStatus.QUEUED)
             released += 1
         if released:
             self._notify()
@@ -339,7 +320,6 @@ class MemoryAgent(_MemoryStore, AgentTransport):
             return False
         row.scheduled_at = when
         row.version += 1
-        self._event(row, JobStatus.QUEUED)
         self._notify()
         return True
 
@@ -388,6 +368,10 @@ class MemoryAgent(_MemoryStore, AgentTransport):
         if row is None:
             return None
         return _live_info(row, self.agent_name)
+
+    async def list_jobs(self, query: JobQuery) -> JobPage:
+        return select_page((_live_info(row, self.agent_name) for row in self.space.jobs.values()),
+                           query)
 
     async def read_outbox(self, limit: int) -> list[JobEvent]:
         return list(self.space.outbox[:limit])
@@ -448,8 +432,8 @@ def _live_info(row: _Row, agent: str) -> JobInfo:
         priority=job.priority,
         scheduled_at=row.scheduled_at,
         created_at=row.created_at,
-        msg_data=MessageData.decode(job.msg_data),
-        metadata=Metadata.decode(job.metadata),
+        msg_data=decode_bag(MessageData, job.msg_data),
+        metadata=decode_bag(Metadata, job.metadata),
         attempts=attempts,
         attempt_count=row.attempt,
         max_retries=job.max_retries,
@@ -467,35 +451,30 @@ class MemoryMaster(_MemoryStore, MasterStore):
 
     async def apply_events(self, events: Sequence[JobEvent]) -> None:
         for event in events:
-            entry = self.space.master_jobs.get(event.job_id)
-            if entry is None:
-                entry = self.space.master_jobs[event.job_id] = _MasterJob(event)
-            elif event.version > entry.event.version:
-                entry.event = event
             if event.attempt is not None:
-                known = entry.attempts.get(event.attempt.number)
+                known = self.space.attempts.get((event.job_id, event.attempt.number))
                 if known is None or known[0] < event.version:
-                    entry.attempts[event.attempt.number] = (event.version, event.attempt)
+                    self.space.attempts[(event.job_id, event.attempt.number)] = (
+                        event.version, event.attempt)
+            if not event.status.is_final:
+                continue
+            entry = self.space.master_jobs.get(event.job_id)
+            if entry is None or event.version > entry.event.version:
+                self.space.master_jobs[event.job_id] = _MasterJob(event)
+
+    async def get_attempts(self, job_id: str) -> list[Attempt]:
+        found = [(n, a) for (j, n), (_, a) in self.space.attempts.items() if j == job_id]
+        return [a for _, a in sorted(found, key=lambda item: item[0])]
 
     async def get_job(self, job_id: str) -> JobInfo | None:
         entry = self.space.master_jobs.get(job_id)
         if entry is None:
             return None
-        return _master_info(entry)
+        return info_from_event(entry.event, await self.get_attempts(job_id))
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
-        after = decode_cursor(query.cursor) if query.cursor else None
-        rows = [e for e in self.space.master_jobs.values() if _matches(e.event, query)]
-        rows.sort(key=lambda e: (e.event.created_at, e.event.job_id), reverse=True)
-        if after is not None:
-            rows = [e for e in rows if (e.event.created_at, e.event.job_id) < after]
-        page = rows[: query.limit + 1]
-        items = [_master_info(e) for e in page[: query.limit]]
-        cursor = None
-        if len(page) > query.limit:
-            last = page[query.limit - 1].event
-            cursor = encode_cursor(last.created_at, last.job_id)
-        return JobPage(items, cursor)
+        return select_page((info_from_event(e.event, []) for e in self.space.master_jobs.values()),
+                           query)
 
     async def find_idempotent(self, key: str) -> str | None:
         for entry in self.space.master_jobs.values():
@@ -526,22 +505,6 @@ class MemoryMaster(_MemoryStore, MasterStore):
             else w
             for w in self.space.workers.values()
         ]
-
-
-def _matches(event: JobEvent, query: JobQuery) -> bool:
-    return (
-        (query.status is None or event.status is query.status)
-        and (query.definition_id is None or event.definition_id == query.definition_id)
-        and (query.lane is None or event.lane == query.lane)
-        and (query.schedule_id is None or event.schedule_id == query.schedule_id)
-        and (query.created_from is None or event.created_at >= query.created_from)
-        and (query.created_to is None or event.created_at < query.created_to)
-    )
-
-
-def _master_info(entry: _MasterJob) -> JobInfo:
-    attempts = [a for _, (_, a) in sorted(entry.attempts.items())]
-    return info_from_event(entry.event, attempts)
 
 
 def make_master(spec: BackendSpec) -> MemoryMaster:

@@ -22,13 +22,16 @@ from ...model import (
     EnqueueResult,
     JobEvent,
     JobInfo,
+    JobPage,
+    JobQuery,
     JobStatus,
     LeaseRef,
     NewJob,
     RescueResult,
     TriggerSource,
 )
-from .connection import POSTGRES_CAPABILITIES, PostgresStore
+from .._common import decode_bag, decode_cursor, page_of
+from .connection import AGENT_SESSION_SETTINGS, POSTGRES_CAPABILITIES, PostgresStore
 
 log = logging.getLogger("jobmaster.postgres")
 
@@ -40,6 +43,7 @@ class PostgresAgent(PostgresStore, AgentTransport):
     """Agent transport on PostgreSQL."""
 
     role = "agent"
+    session_settings = AGENT_SESSION_SETTINGS
 
     def __init__(
         self,
@@ -259,6 +263,16 @@ class PostgresAgent(PostgresStore, AgentTransport):
         row = await self.pool.fetchrow(self.q["get_live_job"], job_id)
         return _live_info(row, self.agent_name) if row is not None else None
 
+    async def list_jobs(self, query: JobQuery) -> JobPage:
+        after_created, after_id = decode_cursor(query.cursor) if query.cursor else (None, None)
+        rows = await self.pool.fetch(
+            self.q["list_live_jobs"],
+            query.status.value if query.status else None, query.definition_id, query.lane,
+            query.schedule_id, query.created_from, query.created_to, after_created, after_id,
+            query.limit + 1,
+        )
+        return page_of([_live_info(row, self.agent_name) for row in rows], query.limit)
+
     async def read_outbox(self, limit: int) -> list[JobEvent]:
         rows = await self.pool.fetch(self.q["read_outbox"], limit)
         return [event_from_row(row, self.agent_name) for row in rows]
@@ -342,8 +356,8 @@ def _live_info(row: Any, agent: str) -> JobInfo:
         priority=row["priority"],
         scheduled_at=row["scheduled_at"],
         created_at=row["created_at"],
-        msg_data=MessageData.decode(row["msg_data"]),
-        metadata=Metadata.decode(row["metadata"]),
+        msg_data=decode_bag(MessageData, row["msg_data"]),
+        metadata=decode_bag(Metadata, row["metadata"]),
         attempts=attempts,
         attempt_count=row["attempt"],
         max_retries=row["max_retries"],

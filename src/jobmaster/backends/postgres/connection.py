@@ -44,6 +44,12 @@ POSTGRES_CAPABILITIES = Capabilities(
 
 POOL_SIZES = {"agent": (2, 10), "master": (1, 6), "leases": (1, 1)}
 
+# The agent's hot table churns fast; its statistics are often stale (a fresh table, a burst of
+# inserts). A stale plan turns the claim into "bitmap scan + sort of every ready row" (72 ms
+# instead of 2 ms measured with 65k ready rows), so agent sessions never use bitmap scans: the
+# claim then always walks the ready index in claim order.
+AGENT_SESSION_SETTINGS = {**SESSION_SETTINGS, "enable_bitmapscan": "off"}
+
 
 def describe_dsn(dsn: str) -> str:
     """host:port/database of a DSN, without credentials (for error messages)."""
@@ -61,6 +67,7 @@ class PostgresStore:
     """Pool management and schema handling shared by the agent and the master."""
 
     role = "agent"
+    session_settings = SESSION_SETTINGS
 
     def __init__(self, spec: BackendSpec, *, pool_role: str) -> None:
         self.spec = spec
@@ -86,7 +93,7 @@ class PostgresStore:
                     self.spec.target,
                     min_size=min_size,
                     max_size=max_size,
-                    server_settings=SESSION_SETTINGS,
+                    server_settings=self.session_settings,
                     command_timeout=60,
                 ),
                 timeout=15,

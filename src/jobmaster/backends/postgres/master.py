@@ -51,6 +51,11 @@ class PostgresMaster(PostgresStore, MasterStore):
             attempts = await conn.fetch(self.q["get_attempts"], job_id)
         return info_from_event(_event(row), [_attempt(a) for a in attempts])
 
+    async def get_attempts(self, job_id: str) -> list[Attempt]:
+        if not _is_uuid(job_id):
+            return []
+        return [_attempt(a) for a in await self.pool.fetch(self.q["get_attempts"], job_id)]
+
     async def list_jobs(self, query: JobQuery) -> JobPage:
         after_created, after_id = decode_cursor(query.cursor) if query.cursor else (None, None)
         rows = await self.pool.fetch(
@@ -119,13 +124,13 @@ class PostgresMaster(PostgresStore, MasterStore):
 
 
 def latest_snapshots(events: Sequence[JobEvent]) -> tuple[list[JobEvent], list[JobEvent]]:
-    """Per job the newest snapshot, and per (job, attempt number) the newest attempt, both
+    """Per job the newest final snapshot, and per (job, attempt number) the newest attempt, both
     sorted by job id so that concurrent writers lock rows in one order (no deadlocks)."""
     jobs: dict[str, JobEvent] = {}
     attempts: dict[tuple[str, int], JobEvent] = {}
     for event in events:
         known = jobs.get(event.job_id)
-        if known is None or known.version < event.version:
+        if event.status.is_final and (known is None or known.version < event.version):
             jobs[event.job_id] = event
         if event.attempt is not None:
             key = (event.job_id, event.attempt.number)

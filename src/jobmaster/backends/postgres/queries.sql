@@ -35,16 +35,7 @@ WITH input AS (
     WHERE input.idempotency_key IS NULL
        OR NOT EXISTS (SELECT 1 FROM {p}agent_outbox o WHERE o.idempotency_key = input.idempotency_key)
     ON CONFLICT DO NOTHING
-    RETURNING *
-), events AS (
-    INSERT INTO {p}agent_outbox (job_id, version, status, definition_id, lane, priority,
-                                 scheduled_at, created_at, msg_data, metadata, attempt_count,
-                                 max_retries, timeout_ms, idempotency_key, schedule_id,
-                                 trigger_source)
-    SELECT id, version, status, definition_id, lane, priority, scheduled_at, created_at,
-           msg_data, metadata, attempt, max_retries, timeout_ms, idempotency_key, schedule_id,
-           trigger_source
-    FROM inserted
+    RETURNING id
 )
 SELECT id::text FROM inserted;
 
@@ -72,16 +63,6 @@ WITH picked AS (
         version = j.version + 1
     FROM picked WHERE j.id = picked.id
     RETURNING j.*
-), events AS (
-    INSERT INTO {p}agent_outbox (job_id, version, status, definition_id, lane, priority,
-                                 scheduled_at, created_at, msg_data, metadata, attempt_count,
-                                 max_retries, timeout_ms, idempotency_key, schedule_id,
-                                 trigger_source, last_error, a_number, a_started_at, a_worker,
-                                 a_outcome)
-    SELECT id, version, status, definition_id, lane, priority, scheduled_at, created_at,
-           msg_data, metadata, attempt, max_retries, timeout_ms, idempotency_key, schedule_id,
-           trigger_source, last_error, attempt, started_at, lease_owner, 'running'
-    FROM claimed
 )
 SELECT id::text, definition_id, lane, priority, scheduled_at, created_at, msg_data, metadata,
        attempt, max_retries, timeout_ms, backoff, lease_token, lease_expires_at,
@@ -144,16 +125,7 @@ WITH released AS (
         lease_expires_at = NULL, started_at = NULL, version = j.version + 1
     FROM unnest($1::uuid[], $2::text[]) AS r(id, token)
     WHERE j.id = r.id AND j.lease_token = r.token AND j.status = 'processing'
-    RETURNING j.*
-), events AS (
-    INSERT INTO {p}agent_outbox (job_id, version, status, definition_id, lane, priority,
-                                 scheduled_at, created_at, msg_data, metadata, attempt_count,
-                                 max_retries, timeout_ms, idempotency_key, schedule_id,
-                                 trigger_source, last_error)
-    SELECT id, version, status, definition_id, lane, priority, scheduled_at, created_at,
-           msg_data, metadata, attempt, max_retries, timeout_ms, idempotency_key, schedule_id,
-           trigger_source, last_error
-    FROM released
+    RETURNING j.id
 )
 SELECT count(*) FROM released;
 
@@ -181,16 +153,7 @@ RETURNING id;
 WITH moved AS (
     UPDATE {p}agent_job SET scheduled_at = coalesce($2, now()), version = version + 1
     WHERE id = $1 AND status = 'queued'
-    RETURNING *
-), events AS (
-    INSERT INTO {p}agent_outbox (job_id, version, status, definition_id, lane, priority,
-                                 scheduled_at, created_at, msg_data, metadata, attempt_count,
-                                 max_retries, timeout_ms, idempotency_key, schedule_id,
-                                 trigger_source, last_error)
-    SELECT id, version, status, definition_id, lane, priority, scheduled_at, created_at,
-           msg_data, metadata, attempt, max_retries, timeout_ms, idempotency_key, schedule_id,
-           trigger_source, last_error
-    FROM moved
+    RETURNING id
 )
 SELECT count(*) FROM moved;
 
@@ -257,7 +220,9 @@ WITH events AS (
     WHERE seq IN (SELECT seq FROM {p}agent_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
     RETURNING *
 ), latest AS (
-    SELECT DISTINCT ON (job_id) * FROM events ORDER BY job_id, version DESC
+    SELECT DISTINCT ON (job_id) * FROM events
+    WHERE status IN ('succeeded', 'failed', 'cancelled')
+    ORDER BY job_id, version DESC
 ), jobs AS (
     INSERT INTO {p}job (id, version, status, definition_id, lane, priority, scheduled_at,
                         created_at, msg_data, metadata, attempt_count, max_retries, timeout_ms,
@@ -365,3 +330,18 @@ SELECT id, name, host, pid, agent, lanes, concurrency, started_at, last_heartbea
             ELSE status END AS status,
        in_flight
 FROM {p}worker ORDER BY started_at, id;
+
+-- name: list_live_jobs
+SELECT id::text, status, definition_id, lane, priority, scheduled_at, created_at, msg_data,
+       metadata, attempt, max_retries, last_error, schedule_id, trigger_source, idempotency_key,
+       cancel_requested, lease_owner, started_at
+FROM {p}agent_job
+WHERE ($1::text IS NULL OR status = $1)
+  AND ($2::text IS NULL OR definition_id = $2)
+  AND ($3::text IS NULL OR lane = $3)
+  AND ($4::text IS NULL OR schedule_id = $4)
+  AND ($5::timestamptz IS NULL OR created_at >= $5)
+  AND ($6::timestamptz IS NULL OR created_at < $6)
+  AND ($7::timestamptz IS NULL OR (created_at, id) < ($7, $8::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT $9;

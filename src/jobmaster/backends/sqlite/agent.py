@@ -18,17 +18,20 @@ from ...model import (
     EnqueueResult,
     JobEvent,
     JobInfo,
+    JobPage,
+    JobQuery,
     JobStatus,
     LeaseRef,
     NewJob,
     RescueResult,
 )
-from .._common import outcome_to_status
+from .._common import outcome_to_status, page_of
 from .codec import (
     Row,
     attempt_row,
     claimed_from,
     event_from,
+    filtered_query,
     job_event,
     later,
     live_info,
@@ -84,8 +87,6 @@ class SqliteAgent(SqliteStore, AgentTransport):
                 held[key] = job.id
             results.append(EnqueueResult(job.id, True))
         conn.executemany(self._q["enqueue"], rows)
-        conn.executemany(self._q["insert_events"],
-                         [job_event(row, JobStatus.QUEUED, self.agent_name) for row in rows])
         return results
 
     async def claim(self, worker_id: str, *, lanes: Sequence[str] | None,
@@ -104,15 +105,11 @@ class SqliteAgent(SqliteStore, AgentTransport):
         if not rows:
             return []
         expires = later(now, lease)
-        events: list[Row] = []
         for row in rows:
             row.update(status="processing", attempt=row["attempt"] + 1,
                        version=row["version"] + 1, lease_owner=worker_id,
                        lease_token=uuid.uuid4().hex, lease_expires_at=expires, started_at=now)
-            attempt = attempt_row(row["attempt"], now, None, worker_id, AttemptOutcome.RUNNING)
-            events.append(job_event(row, JobStatus.PROCESSING, self.agent_name, attempt=attempt))
         conn.executemany(self._q["claim_update"], rows)
-        conn.executemany(self._q["insert_events"], events)
         return [claimed_from(row) for row in rows]
 
     # -- leases -----------------------------------------------------------------------------
@@ -192,8 +189,6 @@ class SqliteAgent(SqliteStore, AgentTransport):
             row["version"] += 1
             released.append(row)
         conn.executemany(self._q["requeue"], released)
-        conn.executemany(self._q["insert_events"], [
-            job_event(row, JobStatus.QUEUED, self.agent_name) for row in released])
         return len(released)
 
     # -- cancel, move, rescue ---------------------------------------------------------------
@@ -228,7 +223,6 @@ class SqliteAgent(SqliteStore, AgentTransport):
         row["scheduled_at"] = now_ts() if when is None else when
         row["version"] += 1
         conn.execute(self._q["reschedule"], row)
-        conn.execute(self._q["insert_events"], job_event(row, JobStatus.QUEUED, self.agent_name))
         return True
 
     async def rescue_expired(self, *, limit: int, max_attempts_reason: str) -> RescueResult:
@@ -266,6 +260,11 @@ class SqliteAgent(SqliteStore, AgentTransport):
         found = await self._db.read(
             lambda conn: conn.execute(self._q["get_live_job"], (job_id,)).fetchone())
         return None if found is None else live_info(found, self.agent_name)
+
+    async def list_jobs(self, query: JobQuery) -> JobPage:
+        sql, params = filtered_query(self._q["list_live_jobs"], query)
+        rows = await self._db.read(lambda conn: conn.execute(sql, params).fetchall())
+        return page_of([live_info(row, self.agent_name) for row in rows], query.limit)
 
     async def read_outbox(self, limit: int) -> list[JobEvent]:
         rows = await self._db.read(

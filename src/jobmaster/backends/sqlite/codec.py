@@ -13,10 +13,12 @@ from ...model import (
     ClaimedJob,
     JobEvent,
     JobInfo,
+    JobQuery,
     JobStatus,
     NewJob,
     TriggerSource,
 )
+from .._common import decode_bag, decode_cursor
 
 Row = dict[str, Any]
 
@@ -157,10 +159,40 @@ def live_info(row: Mapping[str, Any], agent: str) -> JobInfo:
     return JobInfo(
         id=row["id"], status=status, definition_id=row["definition_id"], lane=row["lane"],
         priority=row["priority"], scheduled_at=dt(row["scheduled_at"]),
-        created_at=dt(row["created_at"]), msg_data=MessageData.decode(row["msg_data"]),
-        metadata=Metadata.decode(row["metadata"]), attempts=attempts,
+        created_at=dt(row["created_at"]), msg_data=decode_bag(MessageData, row["msg_data"]),
+        metadata=decode_bag(Metadata, row["metadata"]), attempts=attempts,
         attempt_count=row["attempt"], max_retries=row["max_retries"],
         last_error=row["last_error"], schedule_id=row["schedule_id"], agent=agent,
         trigger=TriggerSource(row["trigger_source"]),
         idempotency_key=row["idempotency_key"], cancel_requested=bool(row["cancel_requested"]),
     )
+
+
+#: JobQuery attribute -> condition; values are always bound as parameters.
+_FILTERS = (
+    ("status", "status = ?"),
+    ("definition_id", "definition_id = ?"),
+    ("lane", "lane = ?"),
+    ("schedule_id", "schedule_id = ?"),
+    ("created_from", "created_at >= ?"),
+    ("created_to", "created_at < ?"),
+)
+
+
+def filtered_query(template: str, query: JobQuery) -> tuple[str, list[Any]]:
+    """Fill the ``{where}`` slot of a list query with the filters and cursor of ``query``."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for attr, clause in _FILTERS:
+        value = getattr(query, attr)
+        if value is not None:
+            clauses.append(clause)
+            if isinstance(value, datetime):
+                value = ts(value)
+            params.append(value.value if isinstance(value, JobStatus) else value)
+    if query.cursor:
+        created, job_id = decode_cursor(query.cursor)
+        clauses.append("created_at <= ? AND (created_at < ? OR id < ?)")
+        params.extend((ts(created), ts(created), job_id))
+    params.append(query.limit + 1)
+    return template.replace("{where}", " AND ".join(clauses) or "1 = 1"), params

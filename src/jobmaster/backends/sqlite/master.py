@@ -5,32 +5,17 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from ...abc import MasterStore
-from ...model import JobEvent, JobInfo, JobPage, JobQuery, JobStatus, WorkerRecord
-from .._common import DEAD_AFTER, decode_cursor, encode_cursor, info_from_event
-from .codec import attempt_from, dt, event_from, event_params, now_ts, ts
+from ...model import Attempt, JobEvent, JobInfo, JobPage, JobQuery, JobStatus, WorkerRecord
+from .._common import DEAD_AFTER, info_from_event, page_of
+from .codec import attempt_from, dt, event_from, event_params, filtered_query, now_ts, ts
 from .connection import SqliteStore
 
 Conn = sqlite3.Connection
 
-#: JobQuery attribute -> condition on {p}job; the values are always bound as parameters.
-_FILTERS = (
-    ("status", "status = ?"),
-    ("definition_id", "definition_id = ?"),
-    ("lane", "lane = ?"),
-    ("schedule_id", "schedule_id = ?"),
-    ("created_from", "created_at >= ?"),
-    ("created_to", "created_at < ?"),
-)
-
-
-def _param(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return ts(value)
-    return value.value if isinstance(value, JobStatus) else value
+_FINAL = frozenset(status.value for status in JobStatus if status.is_final)
 
 
 class SqliteMaster(SqliteStore, MasterStore):
@@ -48,7 +33,7 @@ class SqliteMaster(SqliteStore, MasterStore):
         await self._db.write(lambda conn: self._apply(conn, params))
 
     def _apply(self, conn: Conn, params: list[dict[str, Any]]) -> None:
-        conn.executemany(self._q["apply_jobs"], params)
+        conn.executemany(self._q["apply_jobs"], [p for p in params if p["status"] in _FINAL])
         conn.executemany(self._q["apply_attempts"],
                          [p for p in params if p["a_number"] is not None])
 
@@ -68,26 +53,15 @@ class SqliteMaster(SqliteStore, MasterStore):
         return [info_from_event(event_from(row, with_attempt=False), attempts[row["job_id"]])
                 for row in found]
 
+    async def get_attempts(self, job_id: str) -> list[Attempt]:
+        rows = await self._db.read(lambda conn: conn.execute(
+            self._q["get_attempts"], (json.dumps([job_id]),)).fetchall())
+        return [a for a in (attempt_from(row) for row in rows) if a is not None]
+
     async def list_jobs(self, query: JobQuery) -> JobPage:
-        clauses: list[str] = []
-        params: list[Any] = []
-        for attr, clause in _FILTERS:
-            value = getattr(query, attr)
-            if value is not None:
-                clauses.append(clause)
-                params.append(_param(value))
-        if query.cursor:
-            created, job_id = decode_cursor(query.cursor)
-            clauses.append("created_at <= ? AND (created_at < ? OR id < ?)")
-            params.extend((ts(created), ts(created), job_id))
-        sql = self._q["list_jobs"].replace("{where}", " AND ".join(clauses) or "1 = 1")
-        params.append(query.limit + 1)
-        page = await self._db.read(lambda conn: self._infos(conn, conn.execute(sql, params)))
-        cursor = None
-        if len(page) > query.limit:
-            last = page[query.limit - 1]
-            cursor = encode_cursor(last.created_at, last.id)
-        return JobPage(page[: query.limit], cursor)
+        sql, params = filtered_query(self._q["list_jobs"], query)
+        rows = await self._db.read(lambda conn: self._infos(conn, conn.execute(sql, params)))
+        return page_of(rows, query.limit)
 
     async def find_idempotent(self, key: str) -> str | None:
         row = await self._db.read(

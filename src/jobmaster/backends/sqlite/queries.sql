@@ -192,7 +192,9 @@ INSERT INTO {p}job (
 SELECT job_id, version, status, definition_id, lane, priority, scheduled_at, created_at,
        msg_data, metadata, attempt_count, max_retries, timeout_ms, idempotency_key, schedule_id,
        trigger_source, last_error, finished_at, agent
-FROM {p}agent_outbox WHERE seq <= ? ORDER BY seq
+FROM {p}agent_outbox
+WHERE seq <= ? AND status IN ('succeeded', 'failed', 'cancelled')
+ORDER BY seq
 ON CONFLICT (id) DO UPDATE SET
     version = excluded.version, status = excluded.status,
     definition_id = excluded.definition_id, lane = excluded.lane,
@@ -217,3 +219,9 @@ ON CONFLICT (job_id, number) DO UPDATE SET
     finished_at = excluded.finished_at, worker_id = excluded.worker_id,
     outcome = excluded.outcome, error = excluded.error, traceback = excluded.traceback
 WHERE excluded.version > {p}attempt.version
+
+-- name: list_live_jobs
+SELECT * FROM {p}agent_job
+WHERE {where}
+ORDER BY created_at DESC, id DESC
+LIMIT ?

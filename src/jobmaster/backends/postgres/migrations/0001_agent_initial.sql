@@ -28,8 +28,9 @@ CREATE TABLE {p}agent_job (
     cancel_requested boolean NOT NULL DEFAULT false,
     last_error text,
     version integer NOT NULL DEFAULT 1
-) WITH (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.0, autovacuum_vacuum_threshold = 5000,
-        autovacuum_vacuum_cost_delay = 0);
+) WITH (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.0, autovacuum_vacuum_threshold = 2000,
+        autovacuum_vacuum_cost_delay = 0, autovacuum_analyze_scale_factor = 0.0,
+        autovacuum_analyze_threshold = 5000);
 
 -- The claim walks this index: ready jobs, highest priority first, then the oldest due time.
 CREATE INDEX {p}agent_job_ready ON {p}agent_job (priority DESC, scheduled_at, id)

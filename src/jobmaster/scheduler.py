@@ -129,18 +129,20 @@ class Scheduler:
         app = self._app
         app._require_started()
         spec = app.registry.resolve(handler)
-        jobs = [self._build(spec, item, when, overrides) for item in items]
+        template = self._template(spec, when, overrides)
+        limit = app.config.options.max_message_bytes - _byte_size(template.metadata)
+        jobs = [_job_from(template, _encode_data(item), limit) for item in items]
         results = await app._enqueue(jobs)
+        priority = Priority(template.priority)
         return [
-            ScheduledJob(
-                r.id, j.definition_id, j.scheduled_at, j.lane, Priority(j.priority), r.created
-            )
-            for j, r in zip(jobs, results, strict=True)
+            ScheduledJob(r.id, template.definition_id, when, template.lane, priority, r.created)
+            for r in results
         ]
 
-    def _build(
-        self, spec: HandlerSpec, data: DataLike, when: datetime | None, overrides: dict[str, Any]
+    def _template(
+        self, spec: HandlerSpec, when: datetime | None, overrides: dict[str, Any]
     ) -> NewJob:
+        """Everything the jobs of one call share, resolved and validated once."""
         options = self._app.config.options
         unknown = set(overrides) - _OVERRIDES
         if unknown:
@@ -161,23 +163,18 @@ class Scheduler:
         lane = overrides.get("lane") or spec.lane
         if not isinstance(lane, str) or not lane or len(lane) > 64:
             raise ValueError(f"lane must be a non-empty string of at most 64 characters: {lane!r}")
-        msg = MessageData.from_value(data).encode()
         meta = Metadata.from_value({**spec.metadata, **dict(overrides.get("metadata") or {})})
-        meta_text = meta.encode()
-        size = len(msg.encode()) + len(meta_text.encode())
-        if size > options.max_message_bytes:
-            raise PayloadTooLargeError(size, options.max_message_bytes)
         key = overrides.get("idempotency_key")
         if key is not None and (not isinstance(key, str) or not key or len(key) > 200):
             raise ValueError("idempotency_key must be a non-empty string of at most 200 characters")
         return NewJob(
-            id=new_job_id(),
+            id="",
             definition_id=spec.definition_id,
             lane=lane,
             priority=int(priority),
             scheduled_at=when,
-            msg_data=msg,
-            metadata=meta_text,
+            msg_data="",
+            metadata=meta.encode(),
             max_retries=max_retries,
             timeout_ms=int(timeout.total_seconds() * 1000),
             backoff=json.dumps(backoff.to_json()),
@@ -185,6 +182,26 @@ class Scheduler:
             schedule_id=overrides.get("_schedule_id"),
             trigger=overrides.get("_trigger", TriggerSource.ONCE),
         )
+
+
+def _encode_data(data: DataLike) -> str:
+    return "{}" if data is None else MessageData.from_value(data).encode()
+
+
+def _byte_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode())
+
+
+def _job_from(template: NewJob, msg_data: str, limit: int) -> NewJob:
+    """One job of a call: the template with its own id and message data."""
+    size = _byte_size(msg_data)
+    if size > limit:
+        total = size + _byte_size(template.metadata)
+        raise PayloadTooLargeError(total, total - size + limit)
+    t = template
+    return NewJob(new_job_id(), t.definition_id, t.lane, t.priority, t.scheduled_at, msg_data,
+                  t.metadata, t.max_retries, t.timeout_ms, t.backoff, t.idempotency_key,
+                  t.schedule_id, t.trigger)
 
 
 _OVERRIDES = frozenset(

@@ -37,6 +37,10 @@ log = logging.getLogger("jobmaster.postgres")
 
 #: Enqueues within this window share one NOTIFY (plus one trailing NOTIFY at its end).
 NOTIFY_WINDOW = 0.002
+#: Bulk enqueues of at least this many plain jobs use COPY.
+COPY_THRESHOLD = 64
+_COPY_COLUMNS = ["id", "definition_id", "lane", "priority", "msg_data", "metadata",
+                 "max_retries", "timeout_ms", "backoff", "schedule_id", "trigger_source"]
 
 
 class PostgresAgent(PostgresStore, AgentTransport):
@@ -44,6 +48,7 @@ class PostgresAgent(PostgresStore, AgentTransport):
 
     role = "agent"
     session_settings = AGENT_SESSION_SETTINGS
+    fast_writes = True
 
     def __init__(
         self,
@@ -77,15 +82,21 @@ class PostgresAgent(PostgresStore, AgentTransport):
         await super().close()
 
     # -- wake-ups ---------------------------------------------------------------------------
-    async def _notify(self) -> None:
-        """Coalesced NOTIFY: at most one per window, plus one trailing at the window's end."""
+    def _claim_notify(self) -> bool:
+        """Coalesced NOTIFY: True when this write should notify (at most one per window); else
+        a single trailing NOTIFY is scheduled at the end of the window."""
         now = time.monotonic()
         if now - self._last_notify >= NOTIFY_WINDOW:
             self._last_notify = now
-            await self.pool.execute(self.q["notify"], self.channel)
-        elif self._trailing is None:
+            return True
+        if self._trailing is None:
             delay = NOTIFY_WINDOW - (now - self._last_notify)
             self._trailing = asyncio.get_running_loop().call_later(delay, self._fire_trailing)
+        return False
+
+    async def _notify(self) -> None:
+        if self._claim_notify():
+            await self.pool.execute(self.q["notify"], self.channel)
 
     def _fire_trailing(self) -> None:
         self._trailing = None
@@ -100,29 +111,37 @@ class PostgresAgent(PostgresStore, AgentTransport):
 
     # -- enqueue ----------------------------------------------------------------------------
     async def enqueue(self, jobs: Sequence[NewJob]) -> list[EnqueueResult]:
+        if len(jobs) >= COPY_THRESHOLD and all(
+            j.idempotency_key is None and j.scheduled_at is None for j in jobs
+        ):
+            return await self._copy(jobs)
         rows = await self.pool.fetch(
             self.q["enqueue"],
-            [j.id for j in jobs],
-            [j.definition_id for j in jobs],
-            [j.lane for j in jobs],
-            [j.priority for j in jobs],
-            [j.scheduled_at for j in jobs],
-            [j.msg_data for j in jobs],
-            [j.metadata for j in jobs],
-            [j.max_retries for j in jobs],
-            [j.timeout_ms for j in jobs],
-            [j.backoff for j in jobs],
-            [j.idempotency_key for j in jobs],
-            [j.schedule_id for j in jobs],
-            [j.trigger.value for j in jobs],
+            [j.id for j in jobs], [j.definition_id for j in jobs], [j.lane for j in jobs],
+            [j.priority for j in jobs], [j.scheduled_at for j in jobs],
+            [j.msg_data for j in jobs], [j.metadata for j in jobs],
+            [j.max_retries for j in jobs], [j.timeout_ms for j in jobs],
+            [j.backoff for j in jobs], [j.idempotency_key for j in jobs],
+            [j.schedule_id for j in jobs], [j.trigger.value for j in jobs],
+            self.channel, self._claim_notify(),
         )
-        created = {row[0] for row in rows}
-        results = [EnqueueResult(j.id, True) for j in jobs]
-        if len(created) < len(jobs):
-            results = await self._resolve_duplicates(jobs, created)
-        if created:
-            await self._notify()
-        return results
+        created = {row[0] for row in rows if row[0] is not None}
+        if len(created) == len(jobs):
+            return [EnqueueResult(j.id, True) for j in jobs]
+        return await self._resolve_duplicates(jobs, created)
+
+    async def _copy(self, jobs: Sequence[NewJob]) -> list[EnqueueResult]:
+        """Bulk enqueue with COPY: due now (the database's clock), no idempotency keys."""
+        records = [
+            (j.id, j.definition_id, j.lane, j.priority, j.msg_data, j.metadata, j.max_retries,
+             j.timeout_ms, j.backoff, j.schedule_id, j.trigger.value)
+            for j in jobs
+        ]
+        async with self.pool.acquire() as conn:
+            await conn.copy_records_to_table(
+                f"{self.prefix}agent_job", records=records, columns=_COPY_COLUMNS)
+        await self._notify()
+        return [EnqueueResult(j.id, True) for j in jobs]
 
     async def _resolve_duplicates(
         self, jobs: Sequence[NewJob], created: set[str]
@@ -150,7 +169,7 @@ class PostgresAgent(PostgresStore, AgentTransport):
         limit: int,
         lease: timedelta,
     ) -> list[ClaimedJob]:
-        rows = await self.pool.fetch(
+        rows = await self.fast_pool.fetch(
             self.q["claim"],
             worker_id,
             list(definitions),
@@ -184,7 +203,7 @@ class PostgresAgent(PostgresStore, AgentTransport):
         self, worker_id: str, leases: Sequence[LeaseRef], lease: timedelta
     ) -> LeaseExtension:
         leases = [ref for ref in leases if _is_uuid(ref.job_id)]
-        rows = await self.pool.fetch(
+        rows = await self.fast_pool.fetch(
             self.q["extend_leases"],
             worker_id,
             [ref.job_id for ref in leases],
@@ -195,7 +214,7 @@ class PostgresAgent(PostgresStore, AgentTransport):
 
     async def finish(self, results: Sequence[AttemptResult]) -> set[str]:
         results = [r for r in results if _is_uuid(r.job_id)]
-        rows = await self.pool.fetch(
+        rows = await self.fast_pool.fetch(
             self.q["finish"],
             [r.job_id for r in results],
             [r.lease_token for r in results],
@@ -213,7 +232,7 @@ class PostgresAgent(PostgresStore, AgentTransport):
 
     async def release(self, leases: Sequence[LeaseRef]) -> int:
         leases = [ref for ref in leases if _is_uuid(ref.job_id)]
-        count: int = await self.pool.fetchval(
+        count: int = await self.fast_pool.fetchval(
             self.q["release"], [r.job_id for r in leases], [r.lease_token for r in leases]
         )
         if count:
@@ -247,7 +266,7 @@ class PostgresAgent(PostgresStore, AgentTransport):
         return moved
 
     async def rescue_expired(self, *, limit: int, max_attempts_reason: str) -> RescueResult:
-        row = await self.pool.fetchrow(
+        row = await self.fast_pool.fetchrow(
             self.q["rescue_expired"], limit, max_attempts_reason, "lease expired: worker lost"
         )
         assert row is not None
@@ -278,14 +297,14 @@ class PostgresAgent(PostgresStore, AgentTransport):
         return [event_from_row(row, self.agent_name) for row in rows]
 
     async def trim_outbox(self, up_to_seq: int) -> int:
-        status: str = await self.pool.execute(self.q["trim_outbox"], up_to_seq)
+        status: str = await self.fast_pool.execute(self.q["trim_outbox"], up_to_seq)
         return int(status.split()[-1])
 
     async def queue_depth(self) -> dict[str, int]:
         return {row[0]: row[1] for row in await self.pool.fetch(self.q["queue_depth"])}
 
     async def sync_colocated(self, limit: int) -> int:
-        count: int = await self.pool.fetchval(self.q["sync_colocated"], limit, self.agent_name)
+        count: int = await self.fast_pool.fetchval(self.q["sync_colocated"], limit, self.agent_name)
         return count
 
 

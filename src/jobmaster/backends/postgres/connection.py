@@ -68,6 +68,8 @@ class PostgresStore:
 
     role = "agent"
     session_settings = SESSION_SETTINGS
+    #: Open a second pool without synchronous commit for writes that tolerate loss.
+    fast_writes = False
 
     def __init__(self, spec: BackendSpec, *, pool_role: str) -> None:
         self.spec = spec
@@ -76,35 +78,51 @@ class PostgresStore:
         self.q = Queries(PACKAGE, spec.table_prefix)
         self._pool_role = pool_role
         self._pool: asyncpg.Pool | None = None
+        self._fast_pool: asyncpg.Pool | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
+        """Connections whose commits are durable (synchronous_commit on)."""
         if self._pool is None:
             raise RuntimeError(f"the {self.role} store at {self.location} is not open")
         return self._pool
+
+    @property
+    def fast_pool(self) -> asyncpg.Pool:
+        """Connections for writes that may be lost in a server crash without harm (claims, lease
+        renewals, completions: a lost claim leaves the job queued, a lost completion lets the
+        job run again after its lease): they commit without waiting for the WAL flush."""
+        return self._fast_pool or self.pool
 
     async def open(self) -> None:
         if self._pool is not None:
             return
         min_size, max_size = POOL_SIZES[self._pool_role]
         try:
-            self._pool = await asyncio.wait_for(
-                asyncpg.create_pool(
-                    self.spec.target,
-                    min_size=min_size,
-                    max_size=max_size,
-                    server_settings=self.session_settings,
-                    command_timeout=60,
-                ),
-                timeout=15,
-            )
+            if self._pool_role != "leases":
+                self._pool = await self._create_pool(min_size, max_size, self.session_settings)
+            if self.fast_writes:
+                fast = {**self.session_settings, "synchronous_commit": "off"}
+                self._fast_pool = await self._create_pool(1 if self._pool_role == "leases"
+                                                          else 2, max_size, fast)
+                self._pool = self._pool or self._fast_pool
         except (OSError, asyncpg.PostgresError, TimeoutError, ValueError) as exc:
+            await self.close()
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise BackendUnavailableError(self.role, self.location, reason) from None
 
+    async def _create_pool(self, min_size: int, max_size: int,
+                           settings: dict[str, str]) -> asyncpg.Pool:
+        return await asyncio.wait_for(
+            asyncpg.create_pool(self.spec.target, min_size=min_size, max_size=max_size,
+                                server_settings=settings, command_timeout=60),
+            timeout=15,
+        )
+
     async def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
+        pools = {id(p): p for p in (self._pool, self._fast_pool) if p is not None}
+        self._pool = self._fast_pool = None
+        for pool in pools.values():
             await pool.close()
 
     async def now(self) -> datetime:

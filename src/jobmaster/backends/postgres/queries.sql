@@ -36,8 +36,14 @@ WITH input AS (
        OR NOT EXISTS (SELECT 1 FROM {p}agent_outbox o WHERE o.idempotency_key = input.idempotency_key)
     ON CONFLICT DO NOTHING
     RETURNING id
+), wake AS (
+    -- Delivered at commit, with the jobs: one NOTIFY for the whole batch (or none when the
+    -- caller coalesces it with a recent one).
+    SELECT pg_notify($14, '') WHERE $15::boolean
 )
-SELECT id::text FROM inserted;
+SELECT id::text FROM inserted
+UNION ALL
+SELECT NULL FROM wake;
 
 -- name: find_pending_keys
 SELECT idempotency_key, id::text FROM {p}agent_job WHERE idempotency_key = ANY($1::text[])

@@ -6,7 +6,7 @@ import asyncio
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,8 +30,17 @@ finished: list[str] = []
 async def blocks_the_loop(job: jm.JobContext) -> None:
     """A badly written async handler: it blocks the event loop for 2.5 s (3 leases)."""
     started.set()
-    time.sleep(2.5)
+    time.sleep(2.5)  # noqa: ASYNC251 - the point of the test
     finished.append(job.id)
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 10,
+                     interval: float = 0.05) -> None:
+    """Poll a condition (the state lives in another thread or process: no event to await)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(interval)
 
 
 def test_lease_book_fences_only_unrenewed_leases() -> None:
@@ -68,8 +77,7 @@ async def test_blocked_event_loop_cannot_starve_lease_renewal(
         spec = next(iter(config.agents.values())).backend
         assert spec is not None
         rescued = await asyncio.to_thread(_rescue_while_blocked, spec)
-        while job.id not in finished:
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: job.id in finished)
         await app.workers[0].stop()
         await app.sync_now()
         info = await app.get_job(job.id)
@@ -125,8 +133,7 @@ async def test_worker_that_cannot_renew_stops_the_job_before_its_lease_expires()
                             transport=agent, registry=HandlerRegistry([long_running]))
             await worker.start()
             began = time.monotonic()
-            while worker.stats.lost == 0:
-                await asyncio.sleep(0.02)
+            await wait_until(lambda: worker.stats.lost > 0, interval=0.02)
             fenced_after = time.monotonic() - began
             assert worker.in_flight == 0  # the handler was stopped
             live = await app.get_job(job.id)

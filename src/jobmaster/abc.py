@@ -205,7 +205,9 @@ class AgentTransport(_Store):
 
     @abc.abstractmethod
     async def get_job(self, job_id: str) -> JobInfo | None:
-        """The live view of a job held here (QUEUED or PROCESSING), or None."""
+        """The job as this agent knows it: the live view while it is held here (QUEUED or
+        PROCESSING), or its final state while that still waits in the outbox (it finished but
+        the syncer has not moved it to the master yet); None otherwise."""
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
         """Jobs held here (QUEUED or PROCESSING) matching ``query``, newest first by

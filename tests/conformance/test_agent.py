@@ -148,8 +148,13 @@ async def test_complete_removes_job_and_records_history(stores: Stores) -> None:
     [claimed] = await claim(stores)
     accepted = await stores.agent.finish([result(claimed)])
     assert accepted == {job.id}
-    assert await stores.agent.get_job(job.id) is None
+    assert (await stores.agent.queue_depth()).get("default", 0) == 0
+    # Finished but not yet synced: the agent still answers from its outbox.
+    pending = await stores.agent.get_job(job.id)
+    assert pending is not None and pending.status is JobStatus.SUCCEEDED
+    assert [a.outcome for a in pending.attempts] == [AttemptOutcome.SUCCEEDED]
     await stores.sync()
+    assert await stores.agent.get_job(job.id) is None
     info = await stores.master.get_job(job.id)
     assert info is not None
     assert info.status is JobStatus.SUCCEEDED

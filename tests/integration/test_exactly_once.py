@@ -80,20 +80,8 @@ async def test_two_workers_run_5000_jobs_exactly_once(cluster: Cluster) -> None:
     print(f"[{cluster.backend}] {JOBS} jobs on 2 processes in {elapsed:.2f}s; share {dict(share)}")
 
 
-async def test_list_jobs_includes_attempts(
-    cluster: Cluster, request: pytest.FixtureRequest
-) -> None:
+async def test_list_jobs_includes_attempts(cluster: Cluster) -> None:
     """``list_jobs`` returns the same JobInfo as ``get_job``, attempts included, on every backend."""
-    if cluster.backend == "postgres":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "BUG: PostgresMaster.list_jobs builds every JobInfo with attempts=[] "
-                    "(src/jobmaster/backends/postgres/master.py); sqlite fills them"
-                ),
-            )
-        )
     await cluster.workers.start_ready("full")
     receipts = await cluster.producer.scheduler.bulk_once_now(record, [{} for _ in range(3)])
     ids = {r.id for r in receipts}

@@ -13,14 +13,6 @@ from .conftest import Cluster, wait_until
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: JobMaster.get_job (src/jobmaster/app.py) reads the agent, then the master; a job "
-        "that finished and left its agent is on neither until the next outbox sync, so get_job "
-        "returns None for an existing job for up to one sync interval"
-    ),
-)
 async def test_finished_job_is_visible_before_the_next_sync(cluster: Cluster) -> None:
     # Workers sync their outbox every 3 s: the window is wide enough to look into reliably.
     await cluster.workers.start_ready("full", JM_IT_SYNC_MS="3000")

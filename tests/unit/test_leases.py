@@ -34,10 +34,10 @@ async def blocks_the_loop(job: jm.JobContext) -> None:
     finished.append(job.id)
 
 
-async def wait_until(predicate: Callable[[], bool], timeout: float = 10,
+async def wait_until(predicate: Callable[[], bool], within: float = 10,
                      interval: float = 0.05) -> None:
     """Poll a condition (the state lives in another thread or process: no event to await)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(interval)

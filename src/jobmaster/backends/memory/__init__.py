@@ -365,9 +365,10 @@ class MemoryAgent(_MemoryStore, AgentTransport):
 
     async def get_job(self, job_id: str) -> JobInfo | None:
         row = self.space.jobs.get(job_id)
-        if row is None:
-            return None
-        return _live_info(row, self.agent_name)
+        if row is not None:
+            return _live_info(row, self.agent_name)
+        pending = [e for e in self.space.outbox if e.job_id == job_id and e.status.is_final]
+        return info_from_event(pending[-1], _own_attempt(pending[-1])) if pending else None
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
         return select_page((_live_info(row, self.agent_name) for row in self.space.jobs.values()),
@@ -390,6 +391,10 @@ class MemoryAgent(_MemoryStore, AgentTransport):
 
     async def listen(self, wake_up: WakeUp) -> None:
         self.space.listeners.append((asyncio.get_running_loop(), wake_up))
+
+
+def _own_attempt(event: JobEvent) -> list[Attempt]:
+    return [event.attempt] if event.attempt is not None else []
 
 
 def _claimed(row: _Row) -> ClaimedJob:

@@ -30,7 +30,7 @@ from ...model import (
     RescueResult,
     TriggerSource,
 )
-from .._common import decode_bag, decode_cursor, page_of
+from .._common import decode_bag, decode_cursor, info_from_event, page_of
 from .connection import AGENT_SESSION_SETTINGS, POSTGRES_CAPABILITIES, PostgresStore
 
 log = logging.getLogger("jobmaster.postgres")
@@ -280,7 +280,13 @@ class PostgresAgent(PostgresStore, AgentTransport):
         if not _is_uuid(job_id):
             return None
         row = await self.pool.fetchrow(self.q["get_live_job"], job_id)
-        return _live_info(row, self.agent_name) if row is not None else None
+        if row is not None:
+            return _live_info(row, self.agent_name)
+        pending = await self.pool.fetchrow(self.q["get_pending_final"], job_id)
+        if pending is None:
+            return None
+        event = event_from_row(pending, self.agent_name)
+        return info_from_event(event, [event.attempt] if event.attempt else [])
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
         after_created, after_id = decode_cursor(query.cursor) if query.cursor else (None, None)

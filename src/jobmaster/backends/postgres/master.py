@@ -70,7 +70,11 @@ class PostgresMaster(PostgresStore, MasterStore):
             after_id,
             query.limit + 1,
         )
-        items = [info_from_event(_event(row), []) for row in rows[: query.limit]]
+        attempts: dict[str, list[Attempt]] = {row["id"]: [] for row in rows[: query.limit]}
+        if attempts:
+            for a in await self.pool.fetch(self.q["list_attempts"], list(attempts)):
+                attempts[a["job_id"]].append(_attempt(a))
+        items = [info_from_event(_event(row), attempts[row["id"]]) for row in rows[: query.limit]]
         cursor = None
         if len(rows) > query.limit:
             last = items[-1]

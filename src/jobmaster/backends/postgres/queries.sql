@@ -351,3 +351,16 @@ WHERE ($1::text IS NULL OR status = $1)
   AND ($7::timestamptz IS NULL OR (created_at, id) < ($7, $8::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT $9;
+
+-- name: get_pending_final
+SELECT seq, job_id::text, version, status, definition_id, lane, priority, scheduled_at,
+       created_at, msg_data, metadata, attempt_count, max_retries, timeout_ms, idempotency_key,
+       schedule_id, trigger_source, last_error, finished_at, a_number, a_started_at,
+       a_finished_at, a_worker, a_outcome, a_error, a_traceback
+FROM {p}agent_outbox
+WHERE job_id = $1 AND status IN ('succeeded', 'failed', 'cancelled')
+ORDER BY seq DESC LIMIT 1;
+
+-- name: list_attempts
+SELECT job_id::text, number, started_at, finished_at, worker_id, outcome, error, traceback
+FROM {p}attempt WHERE job_id = ANY($1::uuid[]) ORDER BY job_id, number;

@@ -25,7 +25,7 @@ from ...model import (
     NewJob,
     RescueResult,
 )
-from .._common import outcome_to_status, page_of
+from .._common import info_from_event, outcome_to_status, page_of
 from .codec import (
     Row,
     attempt_row,
@@ -259,7 +259,14 @@ class SqliteAgent(SqliteStore, AgentTransport):
     async def get_job(self, job_id: str) -> JobInfo | None:
         found = await self._db.read(
             lambda conn: conn.execute(self._q["get_live_job"], (job_id,)).fetchone())
-        return None if found is None else live_info(found, self.agent_name)
+        if found is not None:
+            return live_info(found, self.agent_name)
+        pending = await self._db.read(
+            lambda conn: conn.execute(self._q["get_pending_final"], (job_id,)).fetchone())
+        if pending is None:
+            return None
+        event = event_from(pending)
+        return info_from_event(event, [event.attempt] if event.attempt else [])
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
         sql, params = filtered_query(self._q["list_live_jobs"], query)

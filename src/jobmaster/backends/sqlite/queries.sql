@@ -225,3 +225,8 @@ SELECT * FROM {p}agent_job
 WHERE {where}
 ORDER BY created_at DESC, id DESC
 LIMIT ?
+
+-- name: get_pending_final
+SELECT * FROM {p}agent_outbox
+WHERE job_id = ? AND status IN ('succeeded', 'failed', 'cancelled')
+ORDER BY seq DESC LIMIT 1

@@ -64,3 +64,40 @@ def pg_database() -> str:
     run(f'CREATE DATABASE "{name}"')
     yield pg_dsn(name)
     run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+MYSQL_HOST = os.environ.get("JOBMASTER_MYSQL_HOST", "127.0.0.1")
+MYSQL_PORT = int(os.environ.get("JOBMASTER_MYSQL_PORT", "3306"))
+MYSQL_USER = os.environ.get("JOBMASTER_MYSQL_USER", "root")
+
+
+def mysql_dsn(database: str) -> str:
+    return f"mysql://{MYSQL_USER}@{MYSQL_HOST}:{MYSQL_PORT}/{database}"
+
+
+@pytest.fixture(scope="session")
+def mysql_database() -> str:
+    """A MariaDB/MySQL database created for this test session and dropped at its end."""
+    require_service("MariaDB", MYSQL_HOST, MYSQL_PORT)
+    import asyncio
+
+    import asyncmy
+
+    name = f"jm_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncmy.connect(host=MYSQL_HOST, port=MYSQL_PORT, user=MYSQL_USER)
+        try:
+            async with conn.cursor() as cur:
+                await cur.execute(sql)
+        finally:
+            await conn.ensure_closed()
+
+    def run(sql: str) -> None:
+        # In a thread: the fixture may be requested from inside a running event loop.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, admin(sql)).result()
+
+    run(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    yield mysql_dsn(name)
+    run(f"DROP DATABASE IF EXISTS `{name}`")

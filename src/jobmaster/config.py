@@ -90,6 +90,14 @@ class AgentConnectionBuilder:
         """Use a PostgreSQL database as this agent."""
         return self._set(BackendSpec("postgres", dsn, table_prefix))
 
+    def use_mysql_for_agent(self, dsn: str, *, table_prefix: str = "jm_") -> ClusterConfig:
+        """Use a MySQL/MariaDB database as this agent."""
+        return self._set(BackendSpec("mysql", dsn, table_prefix))
+
+    def use_sqlserver_for_agent(self, dsn: str, *, table_prefix: str = "jm_") -> ClusterConfig:
+        """Use a SQL Server database as this agent."""
+        return self._set(BackendSpec("sqlserver", dsn, table_prefix))
+
     def use_sqlite_for_agent(self, path: str, *, table_prefix: str = "jm_") -> ClusterConfig:
         """Use an SQLite file as this agent (one machine only)."""
         return self._set(BackendSpec("sqlite", path, table_prefix))
@@ -120,6 +128,14 @@ class ClusterOptions:
     rescue_interval: timedelta = timedelta(seconds=2)
     #: How often workers heartbeat (leases are extended every lease/3 regardless).
     heartbeat_interval: timedelta = timedelta(seconds=5)
+    #: Run the schedule planner in processes that run workers (one leads at a time).
+    run_planner: bool = True
+    #: How far ahead the planner creates the jobs of recurring schedules.
+    planner_window: timedelta = timedelta(minutes=10)
+    #: How often the planner runs (and how quickly a new leader takes over: 15 x this).
+    planner_interval: timedelta = timedelta(seconds=1)
+    #: A static schedule that no live process declared for this long is retired.
+    static_retire_after: timedelta = timedelta(minutes=10)
 
 
 class ClusterConfig:
@@ -153,6 +169,14 @@ class ClusterConfig:
         """Standalone on PostgreSQL (asyncpg DSN, e.g. ``postgresql://user@host:5432/db``)."""
         return self._use_standalone(BackendSpec("postgres", dsn, table_prefix))
 
+    def use_mysql(self, dsn: str, *, table_prefix: str = "jm_") -> ClusterConfig:
+        """Standalone on MySQL >= 8 / MariaDB >= 10.6 (``mysql://user:pass@host:3306/db``)."""
+        return self._use_standalone(BackendSpec("mysql", dsn, table_prefix))
+
+    def use_sqlserver(self, dsn: str, *, table_prefix: str = "jm_") -> ClusterConfig:
+        """Standalone on SQL Server >= 2017 (``mssql://user:pass@host:1433/db``)."""
+        return self._use_standalone(BackendSpec("sqlserver", dsn, table_prefix))
+
     def use_memory(self, name: str = "default") -> ClusterConfig:
         """Standalone in process memory: for tests (``jobmaster.testing``)."""
         return self._use_standalone(BackendSpec("memory", name))
@@ -166,6 +190,16 @@ class ClusterConfig:
     def use_postgres_for_master(self, dsn: str, *, table_prefix: str = "jm_") -> ClusterConfig:
         """Use PostgreSQL as the master database."""
         self.master = BackendSpec("postgres", dsn, table_prefix)
+        return self
+
+    def use_mysql_for_master(self, dsn: str, *, table_prefix: str = "jm_") -> ClusterConfig:
+        """Use MySQL/MariaDB as the master database."""
+        self.master = BackendSpec("mysql", dsn, table_prefix)
+        return self
+
+    def use_sqlserver_for_master(self, dsn: str, *, table_prefix: str = "jm_") -> ClusterConfig:
+        """Use SQL Server as the master database."""
+        self.master = BackendSpec("sqlserver", dsn, table_prefix)
         return self
 
     def use_sqlite_for_master(self, path: str, *, table_prefix: str = "jm_") -> ClusterConfig:
@@ -265,6 +299,12 @@ def _validate_options(options: ClusterOptions) -> None:
         raise ConfigurationError("max_message_bytes", "must be positive")
     if options.agent_horizon < timedelta(seconds=10):
         raise ConfigurationError("agent_horizon", "must be at least 10 seconds")
+    if options.planner_window < timedelta(seconds=1):
+        raise ConfigurationError("planner_window", "must be at least 1 second")
+    if not timedelta(milliseconds=10) <= options.planner_interval <= timedelta(minutes=1):
+        raise ConfigurationError("planner_interval", "must be between 10 ms and 1 minute")
+    if options.static_retire_after < timedelta(minutes=1):
+        raise ConfigurationError("static_retire_after", "must be at least 1 minute")
     try:
         zoneinfo.ZoneInfo(options.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,7 +19,10 @@ from jobmaster.config import BackendSpec
 from jobmaster.model import Backoff, NewJob
 from jobmaster.runtime.syncer import Syncer
 
-BACKENDS = ["memory", "sqlite", "postgres"]
+SQLSERVER_DSN = os.environ.get("JOBMASTER_SQLSERVER_DSN", "")
+
+# SQL Server joins the suite as soon as a server is named (none runs on our machines).
+BACKENDS = ["memory", "sqlite", "postgres", "mysql"] + (["sqlserver"] if SQLSERVER_DSN else [])
 
 
 @dataclass
@@ -50,6 +54,10 @@ def spec_for(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Backe
         return BackendSpec("memory", name)
     if kind == "sqlite":
         return BackendSpec("sqlite", str(tmp_path / "jobs.db"), prefix)
+    if kind == "mysql":
+        return BackendSpec("mysql", request.getfixturevalue("mysql_database"), prefix)
+    if kind == "sqlserver":
+        return BackendSpec("sqlserver", SQLSERVER_DSN, prefix)
     dsn = request.getfixturevalue("pg_database")
     return BackendSpec("postgres", dsn, prefix)
 

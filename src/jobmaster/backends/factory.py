@@ -21,6 +21,8 @@ _KINDS = {
     "memory": _Kind("jobmaster.backends.memory", ""),
     "sqlite": _Kind("jobmaster.backends.sqlite", ""),
     "postgres": _Kind("jobmaster.backends.postgres", "postgres"),
+    "mysql": _Kind("jobmaster.backends.mysql", "mysql"),
+    "sqlserver": _Kind("jobmaster.backends.sqlserver", "sqlserver"),
 }
 
 

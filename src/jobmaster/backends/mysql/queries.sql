@@ -1,0 +1,378 @@
+-- MySQL / MariaDB queries of JobMaster. {p} is the table prefix; parameters are asyncmy's
+-- named placeholders (%(name)s); lists are tuples (IN %(ids)s) or JSON arrays expanded with
+-- JSON_TABLE (the counterpart of PostgreSQL's unnest). Times are UTC DATETIME(6): the server's
+-- clock is read once per transaction (the "now" column of the locking SELECT) and passed on,
+-- so every row an operation writes carries the same instant.
+
+-- name: schema_version
+SELECT version FROM {p}schema_version WHERE role = %(role)s;
+
+-- name: schema_table_exists
+SELECT COUNT(*) AS found FROM information_schema.tables
+WHERE table_schema = DATABASE() AND table_name = %(table)s;
+
+-- name: set_schema_version
+INSERT INTO {p}schema_version (role, version) VALUES (%(role)s, %(version)s)
+ON DUPLICATE KEY UPDATE version = VALUES(version);
+
+-- name: migration_lock
+SELECT GET_LOCK(%(name)s, %(timeout)s) AS locked;
+
+-- name: migration_unlock
+SELECT RELEASE_LOCK(%(name)s);
+
+-- name: now
+SELECT UTC_TIMESTAMP(6) AS now;
+
+-- name: find_pending_keys
+SELECT idempotency_key, id AS job_id, 0 AS src FROM {p}agent_job
+WHERE idempotency_key IN %(keys)s
+UNION ALL
+SELECT idempotency_key, job_id, 1 AS src FROM {p}agent_outbox
+WHERE idempotency_key IN %(keys)s
+UNION ALL
+SELECT NULL, id, 2 AS src FROM {p}agent_job WHERE id IN %(ids)s
+ORDER BY src;
+
+-- name: enqueue
+INSERT INTO {p}agent_job (id, definition_id, lane, priority, scheduled_at, created_at, msg_data,
+                          metadata, max_retries, timeout_ms, backoff, idempotency_key,
+                          schedule_id, trigger_source, status)
+SELECT id, definition_id, lane, priority, COALESCE(scheduled_at, UTC_TIMESTAMP(6)),
+       UTC_TIMESTAMP(6), msg_data, metadata, max_retries, timeout_ms, backoff, idempotency_key,
+       schedule_id, trigger_source, 'queued'
+FROM JSON_TABLE(%(jobs)s, '$[*]' COLUMNS (
+    id VARCHAR(36) PATH '$.id', definition_id VARCHAR(255) PATH '$.definition_id',
+    lane VARCHAR(255) PATH '$.lane', priority SMALLINT PATH '$.priority',
+    scheduled_at DATETIME(6) PATH '$.scheduled_at', msg_data LONGTEXT PATH '$.msg_data',
+    metadata LONGTEXT PATH '$.metadata', max_retries INT PATH '$.max_retries',
+    timeout_ms INT PATH '$.timeout_ms', backoff TEXT PATH '$.backoff',
+    idempotency_key VARCHAR(255) PATH '$.idempotency_key',
+    schedule_id VARCHAR(255) PATH '$.schedule_id', trigger_source VARCHAR(32) PATH '$.trigger'
+)) AS input;
+
+-- name: claim
+SELECT id, definition_id, lane, priority, scheduled_at, created_at, msg_data, metadata, attempt,
+       max_retries, timeout_ms, backoff, schedule_id, trigger_source, UTC_TIMESTAMP(6) AS now
+FROM {p}agent_job
+WHERE status = 'queued' AND scheduled_at <= UTC_TIMESTAMP(6)
+  AND definition_id IN %(definitions)s
+  AND (%(all_lanes)s OR lane IN %(lanes)s)
+ORDER BY priority DESC, scheduled_at, id
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED;
+
+-- name: claim_update
+UPDATE {p}agent_job
+SET status = 'processing', lease_owner = %(worker)s, lease_token = CONCAT(%(token)s, id),
+    lease_expires_at = %(expires)s, attempt = attempt + 1, started_at = %(now)s,
+    version = version + 1
+WHERE id IN %(ids)s;
+
+-- name: lock_leases
+SELECT id, lease_token, lease_owner, cancel_requested, UTC_TIMESTAMP(6) AS now
+FROM {p}agent_job
+WHERE id IN %(ids)s AND status = 'processing'
+ORDER BY id
+FOR UPDATE;
+
+-- name: extend_leases
+UPDATE {p}agent_job SET lease_expires_at = %(expires)s WHERE id IN %(ids)s;
+
+-- name: finish
+INSERT INTO {p}agent_outbox (job_id, version, status, definition_id, lane, priority,
+                             scheduled_at, created_at, msg_data, metadata, attempt_count,
+                             max_retries, timeout_ms, idempotency_key, schedule_id,
+                             trigger_source, last_error, finished_at, a_number, a_started_at,
+                             a_finished_at, a_worker, a_outcome, a_error, a_traceback)
+SELECT j.id, j.version + 1,
+       CASE WHEN r.retry_us IS NOT NULL THEN 'queued'
+            WHEN r.outcome IN ('succeeded', 'cancelled') THEN r.outcome ELSE 'failed' END,
+       j.definition_id, j.lane, j.priority,
+       CASE WHEN r.retry_us IS NULL THEN j.scheduled_at
+            ELSE DATE_ADD(%(now)s, INTERVAL r.retry_us MICROSECOND) END,
+       j.created_at, j.msg_data, j.metadata, j.attempt, j.max_retries, j.timeout_ms,
+       j.idempotency_key, j.schedule_id, j.trigger_source, COALESCE(r.error, j.last_error),
+       CASE WHEN r.retry_us IS NULL THEN %(now)s END, j.attempt, r.started, r.finished,
+       r.worker, r.outcome, r.error, r.traceback
+FROM {p}agent_job j
+JOIN JSON_TABLE(%(results)s, '$[*]' COLUMNS (
+    id VARCHAR(36) PATH '$.id', outcome VARCHAR(16) PATH '$.outcome',
+    worker VARCHAR(255) PATH '$.worker', started DATETIME(6) PATH '$.started',
+    finished DATETIME(6) PATH '$.finished', error TEXT PATH '$.error',
+    traceback LONGTEXT PATH '$.traceback', retry_us BIGINT PATH '$.retry_us'
+)) AS r ON j.id = r.id
+ORDER BY j.id;
+
+-- name: finish_retry
+UPDATE {p}agent_job j
+JOIN JSON_TABLE(%(results)s, '$[*]' COLUMNS (
+    id VARCHAR(36) PATH '$.id', error TEXT PATH '$.error', retry_us BIGINT PATH '$.retry_us'
+)) AS r ON j.id = r.id
+SET j.status = 'queued', j.scheduled_at = DATE_ADD(%(now)s, INTERVAL r.retry_us MICROSECOND),
+    j.lease_owner = NULL, j.lease_token = NULL, j.lease_expires_at = NULL,
+    j.last_error = COALESCE(r.error, j.last_error), j.version = j.version + 1;
+
+-- name: delete_jobs
+DELETE FROM {p}agent_job WHERE id IN %(ids)s;
+
+-- name: release
+UPDATE {p}agent_job
+SET status = 'queued', attempt = attempt - 1, lease_owner = NULL, lease_token = NULL,
+    lease_expires_at = NULL, started_at = NULL, version = version + 1
+WHERE id IN %(ids)s;
+
+-- name: lock_job
+SELECT status, UTC_TIMESTAMP(6) AS now FROM {p}agent_job WHERE id = %(id)s FOR UPDATE;
+
+-- name: cancel_queued
+INSERT INTO {p}agent_outbox (job_id, version, status, definition_id, lane, priority,
+                             scheduled_at, created_at, msg_data, metadata, attempt_count,
+                             max_retries, timeout_ms, idempotency_key, schedule_id,
+                             trigger_source, last_error, finished_at)
+SELECT id, version + 1, 'cancelled', definition_id, lane, priority, scheduled_at, created_at,
+       msg_data, metadata, attempt, max_retries, timeout_ms, idempotency_key, schedule_id,
+       trigger_source, last_error, %(now)s
+FROM {p}agent_job WHERE id = %(id)s;
+
+-- name: cancel_running
+UPDATE {p}agent_job SET cancel_requested = TRUE WHERE id = %(id)s AND status = 'processing';
+
+-- name: reschedule
+UPDATE {p}agent_job SET scheduled_at = COALESCE(%(when)s, %(now)s), version = version + 1
+WHERE id = %(id)s AND status = 'queued';
+
+-- name: rescue_expired
+SELECT id, UTC_TIMESTAMP(6) AS now FROM {p}agent_job
+WHERE status = 'processing' AND lease_expires_at < UTC_TIMESTAMP(6)
+ORDER BY lease_expires_at
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED;
+
+-- name: rescue_events
+INSERT INTO {p}agent_outbox (job_id, version, status, definition_id, lane, priority,
+                             scheduled_at, created_at, msg_data, metadata, attempt_count,
+                             max_retries, timeout_ms, idempotency_key, schedule_id,
+                             trigger_source, last_error, finished_at, a_number, a_started_at,
+                             a_finished_at, a_worker, a_outcome, a_error)
+SELECT id, version + 1, IF(attempt > max_retries, 'failed', 'queued'), definition_id, lane,
+       priority, IF(attempt > max_retries, scheduled_at, %(now)s), created_at, msg_data,
+       metadata, attempt, max_retries, timeout_ms, idempotency_key, schedule_id, trigger_source,
+       IF(attempt > max_retries, %(exhausted)s, %(lost)s),
+       IF(attempt > max_retries, %(now)s, NULL), attempt, COALESCE(started_at, %(now)s),
+       %(now)s, lease_owner, 'abandoned', IF(attempt > max_retries, %(exhausted)s, %(lost)s)
+FROM {p}agent_job WHERE id IN %(ids)s ORDER BY id;
+
+-- name: rescue_fail
+DELETE FROM {p}agent_job WHERE id IN %(ids)s AND attempt > max_retries;
+
+-- name: rescue_requeue
+UPDATE {p}agent_job
+SET status = 'queued', scheduled_at = %(now)s, lease_owner = NULL, lease_token = NULL,
+    lease_expires_at = NULL, last_error = %(lost)s, version = version + 1
+WHERE id IN %(ids)s AND attempt <= max_retries;
+
+-- name: get_live_job
+SELECT id, status, definition_id, lane, priority, scheduled_at, created_at, msg_data, metadata,
+       attempt, max_retries, last_error, schedule_id, trigger_source, idempotency_key,
+       cancel_requested, lease_owner, started_at
+FROM {p}agent_job WHERE id = %(id)s;
+
+-- name: list_live_jobs
+SELECT id, status, definition_id, lane, priority, scheduled_at, created_at, msg_data, metadata,
+       attempt, max_retries, last_error, schedule_id, trigger_source, idempotency_key,
+       cancel_requested, lease_owner, started_at
+FROM {p}agent_job
+WHERE (%(status)s IS NULL OR status = %(status)s)
+  AND (%(definition_id)s IS NULL OR definition_id = %(definition_id)s)
+  AND (%(lane)s IS NULL OR lane = %(lane)s)
+  AND (%(schedule_id)s IS NULL OR schedule_id = %(schedule_id)s)
+  AND (%(created_from)s IS NULL OR created_at >= %(created_from)s)
+  AND (%(created_to)s IS NULL OR created_at < %(created_to)s)
+  AND (%(after_created)s IS NULL OR created_at < %(after_created)s
+       OR (created_at = %(after_created)s AND id < %(after_id)s))
+ORDER BY created_at DESC, id DESC
+LIMIT %(limit)s;
+
+-- name: read_outbox
+SELECT seq, job_id, version, status, definition_id, lane, priority, scheduled_at, created_at,
+       msg_data, metadata, attempt_count, max_retries, timeout_ms, idempotency_key, schedule_id,
+       trigger_source, last_error, finished_at, a_number, a_started_at, a_finished_at, a_worker,
+       a_outcome, a_error, a_traceback
+FROM {p}agent_outbox ORDER BY seq LIMIT %(limit)s;
+
+-- name: trim_outbox
+DELETE FROM {p}agent_outbox WHERE seq <= %(seq)s;
+
+-- name: queue_depth
+SELECT lane, COUNT(*) AS depth FROM {p}agent_job WHERE status = 'queued' GROUP BY lane;
+
+-- name: sync_colocated_lock
+SELECT seq FROM {p}agent_outbox ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED;
+
+-- name: sync_colocated
+INSERT INTO {p}job (id, version, status, definition_id, lane, priority, scheduled_at, created_at,
+                    msg_data, metadata, attempt_count, max_retries, timeout_ms, idempotency_key,
+                    schedule_id, trigger_source, last_error, finished_at, agent, updated_at)
+SELECT e.job_id, e.version, e.status, e.definition_id, e.lane, e.priority, e.scheduled_at,
+       e.created_at, e.msg_data, e.metadata, e.attempt_count, e.max_retries, e.timeout_ms,
+       e.idempotency_key, e.schedule_id, e.trigger_source, e.last_error, e.finished_at,
+       %(agent)s, UTC_TIMESTAMP(6)
+FROM {p}agent_outbox e
+WHERE e.seq IN %(seqs)s
+  AND e.status IN ('succeeded', 'failed', 'cancelled') -- the history holds finished jobs only
+ORDER BY e.job_id, e.version
+ON DUPLICATE KEY UPDATE
+    status = IF(e.version > {p}job.version, e.status, {p}job.status),
+    lane = IF(e.version > {p}job.version, e.lane, {p}job.lane),
+    priority = IF(e.version > {p}job.version, e.priority, {p}job.priority),
+    scheduled_at = IF(e.version > {p}job.version, e.scheduled_at, {p}job.scheduled_at),
+    attempt_count = IF(e.version > {p}job.version, e.attempt_count, {p}job.attempt_count),
+    last_error = IF(e.version > {p}job.version, e.last_error, {p}job.last_error),
+    finished_at = IF(e.version > {p}job.version, e.finished_at, {p}job.finished_at),
+    agent = IF(e.version > {p}job.version, %(agent)s, {p}job.agent),
+    updated_at = IF(e.version > {p}job.version, UTC_TIMESTAMP(6), {p}job.updated_at),
+    version = GREATEST({p}job.version, e.version);
+
+-- name: sync_colocated_attempts
+INSERT INTO {p}attempt (job_id, number, version, started_at, finished_at, worker_id, outcome,
+                        error, traceback)
+SELECT e.job_id, e.a_number, e.version, e.a_started_at, e.a_finished_at, e.a_worker,
+       e.a_outcome, e.a_error, e.a_traceback
+FROM {p}agent_outbox e
+WHERE e.seq IN %(seqs)s AND e.a_number IS NOT NULL
+ORDER BY e.job_id, e.a_number, e.version
+ON DUPLICATE KEY UPDATE
+    started_at = IF(e.version > {p}attempt.version, e.a_started_at, {p}attempt.started_at),
+    finished_at = IF(e.version > {p}attempt.version, e.a_finished_at, {p}attempt.finished_at),
+    worker_id = IF(e.version > {p}attempt.version, e.a_worker, {p}attempt.worker_id),
+    outcome = IF(e.version > {p}attempt.version, e.a_outcome, {p}attempt.outcome),
+    error = IF(e.version > {p}attempt.version, e.a_error, {p}attempt.error),
+    traceback = IF(e.version > {p}attempt.version, e.a_traceback, {p}attempt.traceback),
+    version = GREATEST({p}attempt.version, e.version);
+
+-- name: sync_colocated_trim
+DELETE FROM {p}agent_outbox WHERE seq IN %(seqs)s;
+
+-- name: apply_jobs
+INSERT INTO {p}job (id, version, status, definition_id, lane, priority, scheduled_at, created_at,
+                    msg_data, metadata, attempt_count, max_retries, timeout_ms, idempotency_key,
+                    schedule_id, trigger_source, last_error, finished_at, agent, updated_at)
+SELECT e.id, e.version, e.status, e.definition_id, e.lane, e.priority, e.scheduled_at,
+       e.created_at, e.msg_data, e.metadata, e.attempt_count, e.max_retries, e.timeout_ms,
+       e.idempotency_key, e.schedule_id, e.trigger_source, e.last_error, e.finished_at, e.agent,
+       UTC_TIMESTAMP(6)
+FROM JSON_TABLE(%(jobs)s, '$[*]' COLUMNS (
+    id VARCHAR(36) PATH '$.id', version INT PATH '$.version', status VARCHAR(16) PATH '$.status',
+    definition_id VARCHAR(255) PATH '$.definition_id', lane VARCHAR(255) PATH '$.lane',
+    priority SMALLINT PATH '$.priority', scheduled_at DATETIME(6) PATH '$.scheduled_at',
+    created_at DATETIME(6) PATH '$.created_at', msg_data LONGTEXT PATH '$.msg_data',
+    metadata LONGTEXT PATH '$.metadata', attempt_count INT PATH '$.attempt_count',
+    max_retries INT PATH '$.max_retries', timeout_ms INT PATH '$.timeout_ms',
+    idempotency_key VARCHAR(255) PATH '$.idempotency_key',
+    schedule_id VARCHAR(255) PATH '$.schedule_id', trigger_source VARCHAR(32) PATH '$.trigger',
+    last_error TEXT PATH '$.last_error', finished_at DATETIME(6) PATH '$.finished_at',
+    agent VARCHAR(255) PATH '$.agent'
+)) AS e
+ON DUPLICATE KEY UPDATE
+    status = IF(e.version > {p}job.version, e.status, {p}job.status),
+    lane = IF(e.version > {p}job.version, e.lane, {p}job.lane),
+    priority = IF(e.version > {p}job.version, e.priority, {p}job.priority),
+    scheduled_at = IF(e.version > {p}job.version, e.scheduled_at, {p}job.scheduled_at),
+    attempt_count = IF(e.version > {p}job.version, e.attempt_count, {p}job.attempt_count),
+    last_error = IF(e.version > {p}job.version, e.last_error, {p}job.last_error),
+    finished_at = IF(e.version > {p}job.version, e.finished_at, {p}job.finished_at),
+    agent = IF(e.version > {p}job.version, e.agent, {p}job.agent),
+    updated_at = IF(e.version > {p}job.version, UTC_TIMESTAMP(6), {p}job.updated_at),
+    version = GREATEST({p}job.version, e.version);
+
+-- name: apply_attempts
+INSERT INTO {p}attempt (job_id, number, version, started_at, finished_at, worker_id, outcome,
+                        error, traceback)
+SELECT a.job_id, a.number, a.version, a.started_at, a.finished_at, a.worker_id, a.outcome,
+       a.error, a.traceback
+FROM JSON_TABLE(%(attempts)s, '$[*]' COLUMNS (
+    job_id VARCHAR(36) PATH '$.job_id', number INT PATH '$.number',
+    version INT PATH '$.version', started_at DATETIME(6) PATH '$.started_at',
+    finished_at DATETIME(6) PATH '$.finished_at', worker_id VARCHAR(255) PATH '$.worker_id',
+    outcome VARCHAR(16) PATH '$.outcome', error TEXT PATH '$.error',
+    traceback LONGTEXT PATH '$.traceback'
+)) AS a
+ON DUPLICATE KEY UPDATE
+    started_at = IF(a.version > {p}attempt.version, a.started_at, {p}attempt.started_at),
+    finished_at = IF(a.version > {p}attempt.version, a.finished_at, {p}attempt.finished_at),
+    worker_id = IF(a.version > {p}attempt.version, a.worker_id, {p}attempt.worker_id),
+    outcome = IF(a.version > {p}attempt.version, a.outcome, {p}attempt.outcome),
+    error = IF(a.version > {p}attempt.version, a.error, {p}attempt.error),
+    traceback = IF(a.version > {p}attempt.version, a.traceback, {p}attempt.traceback),
+    version = GREATEST({p}attempt.version, a.version);
+
+-- name: get_job
+SELECT id, version, status, definition_id, lane, priority, scheduled_at, created_at, msg_data,
+       metadata, attempt_count, max_retries, timeout_ms, idempotency_key, schedule_id,
+       trigger_source, last_error, finished_at, agent
+FROM {p}job WHERE id = %(id)s;
+
+-- name: get_attempts
+SELECT number, started_at, finished_at, worker_id, outcome, error, traceback
+FROM {p}attempt WHERE job_id = %(id)s ORDER BY number;
+
+-- name: list_jobs
+SELECT id, version, status, definition_id, lane, priority, scheduled_at, created_at, msg_data,
+       metadata, attempt_count, max_retries, timeout_ms, idempotency_key, schedule_id,
+       trigger_source, last_error, finished_at, agent
+FROM {p}job
+WHERE (%(status)s IS NULL OR status = %(status)s)
+  AND (%(definition_id)s IS NULL OR definition_id = %(definition_id)s)
+  AND (%(lane)s IS NULL OR lane = %(lane)s)
+  AND (%(schedule_id)s IS NULL OR schedule_id = %(schedule_id)s)
+  AND (%(created_from)s IS NULL OR created_at >= %(created_from)s)
+  AND (%(created_to)s IS NULL OR created_at < %(created_to)s)
+  AND (%(after_created)s IS NULL OR created_at < %(after_created)s
+       OR (created_at = %(after_created)s AND id < %(after_id)s))
+ORDER BY created_at DESC, id DESC
+LIMIT %(limit)s;
+
+-- name: find_idempotent
+SELECT id FROM {p}job WHERE idempotency_key = %(key)s ORDER BY created_at, id LIMIT 1;
+
+-- name: register_worker
+INSERT INTO {p}worker (id, name, host, pid, agent, lanes, concurrency, started_at,
+                       last_heartbeat, status, in_flight)
+VALUES (%(id)s, %(name)s, %(host)s, %(pid)s, %(agent)s, %(lanes)s, %(concurrency)s,
+        %(started_at)s, UTC_TIMESTAMP(6), %(status)s, 0)
+ON DUPLICATE KEY UPDATE
+    name = VALUES(name), host = VALUES(host), pid = VALUES(pid), agent = VALUES(agent),
+    lanes = VALUES(lanes), concurrency = VALUES(concurrency), started_at = VALUES(started_at),
+    last_heartbeat = UTC_TIMESTAMP(6), status = VALUES(status);
+
+-- name: heartbeat_workers
+UPDATE {p}worker w
+JOIN JSON_TABLE(%(workers)s, '$[*]' COLUMNS (
+    id VARCHAR(255) PATH '$.id', in_flight INT PATH '$.in_flight'
+)) AS r ON w.id = r.id
+SET w.last_heartbeat = UTC_TIMESTAMP(6), w.in_flight = r.in_flight;
+
+-- name: set_worker_status
+UPDATE {p}worker SET status = %(status)s WHERE id = %(id)s;
+
+-- name: list_workers
+SELECT id, name, host, pid, agent, lanes, concurrency, started_at, last_heartbeat,
+       CASE WHEN status = 'active'
+                 AND last_heartbeat < UTC_TIMESTAMP(6) - INTERVAL %(dead_us)s MICROSECOND
+            THEN 'dead' ELSE status END AS status,
+       in_flight
+FROM {p}worker ORDER BY started_at, id;
+
+-- name: get_pending_final
+SELECT seq, job_id, version, status, definition_id, lane, priority, scheduled_at, created_at,
+       msg_data, metadata, attempt_count, max_retries, timeout_ms, idempotency_key, schedule_id,
+       trigger_source, last_error, finished_at, a_number, a_started_at, a_finished_at, a_worker,
+       a_outcome, a_error, a_traceback
+FROM {p}agent_outbox
+WHERE job_id = %(id)s AND status IN ('succeeded', 'failed', 'cancelled')
+ORDER BY seq DESC LIMIT 1;
+
+-- name: list_attempts
+SELECT job_id, number, started_at, finished_at, worker_id, outcome, error, traceback
+FROM {p}attempt WHERE job_id IN %(ids)s ORDER BY job_id, number;

@@ -219,8 +219,10 @@ class AgentTransport(_Store):
         """The oldest ``limit`` events not yet trimmed, in sequence order. Does not remove them."""
 
     @abc.abstractmethod
-    async def trim_outbox(self, up_to_seq: int) -> int:
-        """Delete events with ``seq <= up_to_seq`` (after the master has applied them)."""
+    async def trim_outbox(self, seqs: Sequence[int]) -> int:
+        """Delete exactly these events (after the master has applied them). Not "every event up
+        to a sequence number": sequence numbers are taken at insert, so an event committed late
+        may carry a lower number than one already read, and must not be trimmed unread."""
 
     @abc.abstractmethod
     async def queue_depth(self) -> dict[str, int]:

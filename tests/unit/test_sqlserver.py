@@ -63,7 +63,7 @@ EXPECTED_PARAMS: dict[str, set[str]] = {
     "list_live_jobs": {"status", "definition_id", "lane", "schedule_id", "created_from",
                        "created_to", "after_created", "after_id", "limit"},
     "read_outbox": {"limit"},
-    "trim_outbox": {"seq"},
+    "trim_outbox": {"seqs"},
     "queue_depth": set(),
     "sync_colocated": {"limit", "agent"},
     "apply_jobs": {"jobs"},
@@ -285,7 +285,7 @@ async def test_call_sites_pass_exactly_the_named_parameters(
     await agent.get_job(ref.job_id)
     await agent.list_jobs(JobQuery(status=JobStatus.QUEUED, created_from=now))
     await agent.read_outbox(10)
-    await agent.trim_outbox(10)
+    await agent.trim_outbox([10])
     await agent.queue_depth()
     await agent.sync_colocated(10)
     await agent.now()

@@ -55,5 +55,5 @@ class Syncer(PeriodicLoop[int]):
         if not events:
             return 0
         await self.master.apply_events(events)
-        await agent.trim_outbox(events[-1].seq)
+        await agent.trim_outbox([event.seq for event in events])
         return len(events)

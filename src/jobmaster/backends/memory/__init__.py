@@ -377,9 +377,10 @@ class MemoryAgent(_MemoryStore, AgentTransport):
     async def read_outbox(self, limit: int) -> list[JobEvent]:
         return list(self.space.outbox[:limit])
 
-    async def trim_outbox(self, up_to_seq: int) -> int:
+    async def trim_outbox(self, seqs: Sequence[int]) -> int:
         before = len(self.space.outbox)
-        self.space.outbox = [e for e in self.space.outbox if e.seq > up_to_seq]
+        done = set(seqs)
+        self.space.outbox = [e for e in self.space.outbox if e.seq not in done]
         return before - len(self.space.outbox)
 
     async def queue_depth(self) -> dict[str, int]:

@@ -7,6 +7,7 @@ its in-flight jobs)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
@@ -241,8 +242,8 @@ class MysqlAgent(MysqlStore, AgentTransport):
         rows = await self.fetch("read_outbox", {"limit": limit})
         return [event_from(row, self.agent_name) for row in rows]
 
-    async def trim_outbox(self, up_to_seq: int) -> int:
-        return await self.execute("trim_outbox", {"seq": up_to_seq})
+    async def trim_outbox(self, seqs: Sequence[int]) -> int:
+        return await self.execute("trim_outbox", {"seqs": json.dumps(list(seqs))})
 
     async def queue_depth(self) -> dict[str, int]:
         return {row["lane"]: int(row["depth"]) for row in await self.fetch("queue_depth")}

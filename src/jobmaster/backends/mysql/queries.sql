@@ -202,7 +202,8 @@ SELECT seq, job_id, version, status, definition_id, lane, priority, scheduled_at
 FROM {p}agent_outbox ORDER BY seq LIMIT %(limit)s;
 
 -- name: trim_outbox
-DELETE FROM {p}agent_outbox WHERE seq <= %(seq)s;
+DELETE FROM {p}agent_outbox
+WHERE seq IN (SELECT t.seq FROM JSON_TABLE(%(seqs)s, '$[*]' COLUMNS (seq BIGINT PATH '$')) AS t);
 
 -- name: queue_depth
 SELECT lane, COUNT(*) AS depth FROM {p}agent_job WHERE status = 'queued' GROUP BY lane;

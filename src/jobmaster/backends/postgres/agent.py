@@ -302,8 +302,8 @@ class PostgresAgent(PostgresStore, AgentTransport):
         rows = await self.pool.fetch(self.q["read_outbox"], limit)
         return [event_from_row(row, self.agent_name) for row in rows]
 
-    async def trim_outbox(self, up_to_seq: int) -> int:
-        status: str = await self.fast_pool.execute(self.q["trim_outbox"], up_to_seq)
+    async def trim_outbox(self, seqs: Sequence[int]) -> int:
+        status: str = await self.fast_pool.execute(self.q["trim_outbox"], list(seqs))
         return int(status.split()[-1])
 
     async def queue_depth(self) -> dict[str, int]:

@@ -215,7 +215,7 @@ SELECT seq, job_id::text, version, status, definition_id, lane, priority, schedu
 FROM {p}agent_outbox ORDER BY seq LIMIT $1;
 
 -- name: trim_outbox
-DELETE FROM {p}agent_outbox WHERE seq <= $1;
+DELETE FROM {p}agent_outbox WHERE seq = ANY($1::bigint[]);
 
 -- name: queue_depth
 SELECT lane, count(*) FROM {p}agent_job WHERE status = 'queued' GROUP BY lane;

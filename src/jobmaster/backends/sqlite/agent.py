@@ -278,9 +278,9 @@ class SqliteAgent(SqliteStore, AgentTransport):
             lambda conn: conn.execute(self._q["read_outbox"], (limit,)).fetchall())
         return [event_from(row) for row in rows]
 
-    async def trim_outbox(self, up_to_seq: int) -> int:
+    async def trim_outbox(self, seqs: Sequence[int]) -> int:
         return await self._db.write(
-            lambda conn: conn.execute(self._q["trim_outbox"], (up_to_seq,)).rowcount)
+            lambda conn: conn.execute(self._q["trim_outbox"], (json.dumps(list(seqs)),)).rowcount)
 
     async def queue_depth(self) -> dict[str, int]:
         rows = await self._db.read(
@@ -298,5 +298,6 @@ class SqliteAgent(SqliteStore, AgentTransport):
             return 0
         conn.execute(self._q["sync_colocated"], (upto,))
         conn.execute(self._q["sync_colocated_attempts"], (upto,))
-        conn.execute(self._q["trim_outbox"], (upto,))
+        # Safe by sequence here: SQLite has one writer, so nothing can commit in between.
+        conn.execute(self._q["trim_outbox_upto"], (upto,))
         return int(count)

@@ -102,6 +102,9 @@ LIMIT ?
 SELECT * FROM {p}agent_outbox ORDER BY seq LIMIT ?
 
 -- name: trim_outbox
+DELETE FROM {p}agent_outbox WHERE seq IN (SELECT value FROM json_each(?))
+
+-- name: trim_outbox_upto
 DELETE FROM {p}agent_outbox WHERE seq <= ?
 
 -- name: queue_depth

@@ -163,11 +163,11 @@ class SqlServerAgent(SqlServerStore, AgentTransport):
         rows = await self.rows("read_outbox", {"limit": limit})
         return [event_from(row, self.agent_name) for row in rows]
 
-    async def trim_outbox(self, up_to_seq: int) -> int:
+    async def trim_outbox(self, seqs: Sequence[int]) -> int:
         sql = self.sql("trim_outbox")
 
         def work(cur: Any) -> int:
-            cur.execute(sql, {"seq": up_to_seq})
+            cur.execute(sql, {"seqs": json.dumps(list(seqs))})
             return int(cur.rowcount)
 
         return await self.transaction(work)

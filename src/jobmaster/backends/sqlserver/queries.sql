@@ -244,7 +244,8 @@ SELECT TOP (%(limit)s) seq, job_id, version, status, definition_id, lane, priori
 FROM {p}agent_outbox ORDER BY seq;
 
 -- name: trim_outbox
-DELETE FROM {p}agent_outbox WHERE seq <= %(seq)s;
+DELETE FROM {p}agent_outbox
+WHERE seq IN (SELECT CAST(value AS BIGINT) FROM OPENJSON(%(seqs)s));
 
 -- name: queue_depth
 SELECT lane, COUNT(*) AS depth FROM {p}agent_job WHERE status = 'queued' GROUP BY lane;

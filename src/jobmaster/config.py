@@ -231,8 +231,18 @@ class ClusterConfig:
         name: str | None = None,
         **extra: Any,
     ) -> ClusterConfig:
-        """Run a worker in this process. See :class:`WorkerConfig` for every option."""
-        lease_td = lease if isinstance(lease, timedelta) else timedelta(seconds=float(lease))
+        """Run a worker in this process. See :class:`WorkerConfig` for every option; durations
+        accept a timedelta or a number of seconds."""
+        where = f"workers[{len(self.workers)}]"
+        lease_td = _seconds(lease, f"{where}.lease")
+        for key in ("poll_interval", "shutdown_grace"):
+            if key in extra:
+                extra[key] = _seconds(extra[key], f"{where}.{key}")
+        for key in ("prefetch", "sync_threads"):
+            value = extra.get(key)
+            if value is not None and (not isinstance(value, int) or value < 0):
+                raise ConfigurationError(f"{where}.{key}", f"must be a non-negative int, got "
+                                                           f"{value!r}")
         try:
             worker = WorkerConfig(
                 name=name,
@@ -244,7 +254,7 @@ class ClusterConfig:
                 **extra,
             )
         except TypeError as exc:
-            raise ConfigurationError(f"workers[{len(self.workers)}]", str(exc)) from None
+            raise ConfigurationError(where, str(exc)) from None
         self.workers.append(worker)
         return self
 
@@ -264,7 +274,9 @@ class ClusterConfig:
                 "cluster_id", f"{self.cluster_id!r} must be 1-64 letters, digits, '_', '-' or '.'"
             )
         if self.master is None:
-            raise ConfigurationError("master", "no master database: call use_sqlite/use_postgres")
+            raise ConfigurationError(
+                "master", "no master database: call use_sqlite, use_postgres, use_mysql, ... "
+                "(standalone) or use_*_for_master (distributed)")
         if self._duplicate_agents:
             raise ConfigurationError(
                 f"agents[{self._duplicate_agents[0]!r}]", "agent connection declared twice"
@@ -288,6 +300,15 @@ class ClusterConfig:
         if worker.agent is not None:
             return worker.agent
         return next(iter(self._agents))
+
+
+def _seconds(value: Any, where: str) -> timedelta:
+    """A duration from a timedelta or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return timedelta(seconds=float(value))
+    raise ConfigurationError(where, f"must be a timedelta or seconds, got {value!r}")
 
 
 def _validate_options(options: ClusterOptions) -> None:

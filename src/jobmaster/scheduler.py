@@ -148,7 +148,7 @@ class Scheduler:
         if unknown:
             raise TypeError(
                 f"unknown scheduling option(s): {', '.join(sorted(unknown))}; "
-                f"allowed: {', '.join(sorted(_OVERRIDES))}"
+                f"allowed: {', '.join(sorted(o for o in _OVERRIDES if not o.startswith('_')))}"
             )
         max_retries = overrides.get("max_retries", spec.max_retries)
         if max_retries is None:

@@ -69,8 +69,14 @@ class PostgresAgent(PostgresStore, AgentTransport):
         self._last_notify = 0.0
         self._trailing: asyncio.TimerHandle | None = None
         self._listener: asyncpg.Connection | None = None
+        self._wake_ups: list[WakeUp] = []
+        self._closing = False
+        self._reconnect_task: asyncio.Future[None] | None = None
 
     async def close(self) -> None:
+        self._closing = True
+        if self._reconnect_task is not None:
+            self._reconnect_task.cancel()
         if self._trailing is not None:
             self._trailing.cancel()
         listener, self._listener = self._listener, None
@@ -105,9 +111,41 @@ class PostgresAgent(PostgresStore, AgentTransport):
         task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
     async def listen(self, wake_up: WakeUp) -> None:
+        self._wake_ups.append(wake_up)
         if self._listener is None:
-            self._listener = await asyncpg.connect(self.spec.target)
-        await self._listener.add_listener(self.channel, lambda *_: wake_up())
+            await self._connect_listener()
+
+    async def _connect_listener(self) -> None:
+        listener = await asyncpg.connect(
+            self.spec.target, server_settings={"application_name": "jobmaster-listen"})
+        await listener.add_listener(self.channel, lambda *_: self._wake_all())
+        listener.add_termination_listener(lambda _: self._listener_lost())
+        self._listener = listener
+
+    def _wake_all(self) -> None:
+        for wake_up in self._wake_ups:
+            wake_up()
+
+    def _listener_lost(self) -> None:
+        """The LISTEN connection died (server restart): poll meanwhile, reconnect with backoff."""
+        if self._listener is None or self._closing:
+            return
+        self._listener = None
+        self._wake_all()
+        self._reconnect_task = asyncio.ensure_future(self._reconnect_listener())
+
+    async def _reconnect_listener(self) -> None:
+        delay = 0.2
+        while not self._closing and self._listener is None:
+            try:
+                await self._connect_listener()
+                log.info("wake-up listener of %s reconnected", self.location)
+                self._wake_all()  # jobs may have arrived while it was down
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("wake-up listener of %s: %s; retrying in %.1fs", self.location, exc,
+                            delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     # -- enqueue ----------------------------------------------------------------------------
     async def enqueue(self, jobs: Sequence[NewJob]) -> list[EnqueueResult]:

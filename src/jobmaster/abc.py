@@ -22,6 +22,7 @@ from .model import (
     CancelOutcome,
     ClaimedJob,
     EnqueueResult,
+    HeldJob,
     JobEvent,
     JobInfo,
     JobPage,
@@ -43,6 +44,7 @@ class Capabilities:
     - ``colocated_sync``: master and agent share one database, so the outbox can be moved to the
       master by a single server-side statement (:meth:`AgentTransport.sync_colocated`).
     - ``multi_process``: several processes may use the same store safely.
+    - ``held_jobs``: the master can hold jobs for promotion (distributed clusters).
     - ``time_precision``: resolution of the backend's timestamps.
     - ``transient_errors``: exception types worth retrying (connection lost, serialization, ...).
     """
@@ -53,6 +55,8 @@ class Capabilities:
     delayed_delivery: bool = True
     colocated_sync: bool = False
     multi_process: bool = True
+    #: The master can hold jobs (SCHEDULED) for promotion (:meth:`MasterStore.hold_jobs`).
+    held_jobs: bool = False
     time_precision: timedelta = timedelta(microseconds=1)
     transient_errors: tuple[type[BaseException], ...] = field(default=(ConnectionError, OSError))
 
@@ -265,6 +269,39 @@ class MasterStore(_Store):
     @abc.abstractmethod
     async def find_idempotent(self, key: str) -> str | None:
         """The id of the job created with this idempotency key, if the history has one."""
+
+    # -- held jobs (SCHEDULED on the master, promoted to an agent when due) -----------------
+    # Not abstract: agents-only backends need none; every master of the conformance suite
+    # implements them. get_job and list_jobs also return held jobs, as SCHEDULED.
+    async def hold_jobs(self, jobs: Sequence[NewJob]) -> list[EnqueueResult]:
+        """Store jobs (each with a ``scheduled_at``) as SCHEDULED in one round trip. A job whose
+        id or idempotency key is already held, or already in the history, is not stored: its
+        result carries the existing id and ``created=False``."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot hold jobs")
+
+    async def claim_held(self, owner: str, *, due_within: timedelta, limit: int,
+                         lease: timedelta) -> list[HeldJob]:
+        """Take up to ``limit`` held jobs due before ``now + due_within`` (oldest first) for
+        promotion, each under a new token valid for ``lease``. Concurrent promoters never get
+        the same job while its token is valid; a job whose token expired is taken again and
+        flagged ``retaken``."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot hold jobs")
+
+    async def finish_held(self, tokens: dict[str, str]) -> int:
+        """Forget promoted jobs (job id -> token); only while the token is still theirs."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot hold jobs")
+
+    async def release_held(self, tokens: dict[str, str]) -> int:
+        """Give jobs back (job id -> token) after a failed promotion: takeable again at once."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot hold jobs")
+
+    async def cancel_held(self, job_id: str) -> bool:
+        """Cancel a held job that no promoter holds: it moves to the history as CANCELLED."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot hold jobs")
+
+    async def reschedule_held(self, job_id: str, when: datetime) -> bool:
+        """Move a held job that no promoter holds to ``when``."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot hold jobs")
 
     @abc.abstractmethod
     async def register_worker(self, worker: WorkerRecord) -> None:

@@ -29,7 +29,9 @@ from .model import (
     NewJob,
     WorkerRecord,
 )
+from .runtime.promoter import Promoter
 from .runtime.rescuer import Rescuer
+from .runtime.routing import Router
 from .runtime.syncer import Syncer
 from .runtime.topology import TopologyHeartbeat
 from .runtime.worker import Worker
@@ -67,6 +69,8 @@ class JobMaster:
         self.syncer: Syncer | None = None
         self.rescuers: list[Rescuer] = []
         self.topology: TopologyHeartbeat | None = None
+        self.promoter: Promoter | None = None
+        self._router: Router | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
         self._thread: threading.Thread | None = None
@@ -117,6 +121,8 @@ class JobMaster:
                     log.warning("could not mark worker %s stopped: %s", worker.worker_id, exc)
         if self.topology is not None:
             await self.topology.stop()
+        if self.promoter is not None:
+            await self.promoter.stop()
         for rescuer in self.rescuers:
             await rescuer.stop()
         if self.syncer is not None:
@@ -127,6 +133,7 @@ class JobMaster:
                 log.warning("final sync failed (%s); events stay in the agent outbox", exc)
         await self._close_stores()
         self.workers, self.rescuers, self.syncer, self.topology = [], [], None, None
+        self.promoter, self._router = None, None
 
     def start_in_background(self, *, run_workers: bool = True, timeout: float = 60) -> None:
         """Run the application on an event loop in a daemon thread, for synchronous programs
@@ -183,6 +190,8 @@ class JobMaster:
             assert connection.backend is not None
             colocated = connection.backend == config.master
             self.agents[name] = make_agent(connection.backend, name, colocated_master=colocated)
+        self._router = Router(self.master, self.agents, horizon=config.options.agent_horizon,
+                              standalone=config.standalone_mode)
         try:
             await self.master.open()
             for agent in self.agents.values():
@@ -260,6 +269,11 @@ class JobMaster:
             )
             rescuer.start()
             self.rescuers.append(rescuer)
+        if not self.config.standalone_mode and self.master.capabilities.held_jobs:
+            self.promoter = Promoter(self.master, self._require_router(), self.agents,
+                                     interval=options.promote_interval.total_seconds(),
+                                     ahead=options.agent_horizon / 2)
+            self.promoter.start()
         self.topology = TopologyHeartbeat(
             self.master, self.workers, interval=options.heartbeat_interval.total_seconds()
         )
@@ -306,23 +320,17 @@ class JobMaster:
         )
 
     # -- job operations ---------------------------------------------------------------------
-    def _agent_for(self, job: NewJob) -> AgentTransport:
-        # Standalone and single-agent clusters: the only agent. Routing across agents is the
-        # distributed cluster's (see docs/architecture.md).
-        return next(iter(self.agents.values()))
-
     async def _enqueue(self, jobs: list[NewJob]) -> list[EnqueueResult]:
         master = self._require_started()
         if not jobs:
             return []
-        agent = self._agent_for(jobs[0])
         key = jobs[0].idempotency_key if len(jobs) == 1 else None
         if key is not None:
             existing = await master.find_idempotent(key)
             if existing is not None:
                 return [EnqueueResult(existing, False)]
-        results = await agent.enqueue(jobs)
-        if key is not None and results[0].created:
+        agent, results = await self._deliver(jobs)
+        if agent is not None and key is not None and results[0].created:
             # Close the race with a concurrent call whose job finished and left the agent
             # between our two checks: the key is always visible on the agent or the master.
             existing = await master.find_idempotent(key)
@@ -331,27 +339,59 @@ class JobMaster:
                 return [EnqueueResult(existing, False)]
         return results
 
+    async def _deliver(self, jobs: list[NewJob]
+                       ) -> tuple[AgentTransport | None, list[EnqueueResult]]:
+        """Enqueue on the routed agent; around an unreachable one; else hold on the master."""
+        router, master = self._require_router(), self._require_started()
+        tried: list[AgentTransport] = []
+        while (agent := await router.choose(jobs[0], exclude=tried)) is not None:
+            try:
+                results = await agent.enqueue(jobs)
+            except Exception as exc:
+                if router.standalone or not _transient(agent, exc):
+                    raise
+                log.warning("agent %r is unreachable (%s): routing around it",
+                            agent.agent_name, exc)
+                router.mark_down(agent)
+                tried.append(agent)
+                continue
+            router.sent(agent, len(jobs))
+            return agent, results
+        if not master.capabilities.held_jobs:
+            raise BackendUnavailableError(
+                "agent", ", ".join(self.agents), "no agent can take the job now and the "
+                f"{master.capabilities.name} master cannot hold jobs")
+        return None, await master.hold_jobs(jobs)
+
+    def _require_router(self) -> Router:
+        if self._router is None:
+            raise NotStartedError("JobMaster is not started: use `async with app:` first")
+        return self._router
+
     async def _cancel(self, job_id: str) -> CancelOutcome:
-        self._require_started()
+        master = self._require_started()
         for agent in self.agents.values():
             outcome = await agent.cancel(job_id)
             if outcome is not CancelOutcome.NOT_FOUND:
                 return outcome
+        if master.capabilities.held_jobs and await master.cancel_held(job_id):
+            return CancelOutcome.CANCELLED
         return CancelOutcome.NOT_FOUND
 
     async def _reschedule(self, job_id: str, when: datetime) -> bool:
-        self._require_started()
+        master = self._require_started()
         for agent in self.agents.values():
             if await agent.reschedule(job_id, when):
                 return True
-        return False
+        return master.capabilities.held_jobs and await master.reschedule_held(job_id, when)
 
     async def _retry_now(self, job_id: str) -> bool:
-        self._require_started()
+        master = self._require_started()
         for agent in self.agents.values():
             if await agent.retry_now(job_id):
                 return True
-        return False
+        return master.capabilities.held_jobs and await master.reschedule_held(
+            job_id, datetime.now(UTC))
 
     async def get_job(self, job_id: str) -> JobInfo | None:
         """A job wherever it is: the live view from its agent while it is in flight (with the
@@ -419,3 +459,8 @@ class JobMaster:
         master = self._require_started()
         syncer = self.syncer or Syncer(master, list(self.agents.values()), interval=1)
         return await syncer.drain()
+
+
+def _transient(agent: AgentTransport, error: Exception) -> bool:
+    """True for errors that mean "this agent is unreachable", not "this job is wrong"."""
+    return isinstance(error, agent.capabilities.transient_errors)

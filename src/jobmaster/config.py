@@ -124,6 +124,8 @@ class ClusterOptions:
     auto_migrate: bool = True
     #: How often the syncer moves outbox events to the master.
     sync_interval: timedelta = timedelta(milliseconds=200)
+    #: How often held jobs are looked for by the promoter (distributed clusters).
+    promote_interval: timedelta = timedelta(milliseconds=250)
     #: How often expired leases are looked for.
     rescue_interval: timedelta = timedelta(seconds=2)
     #: How often workers heartbeat (leases are extended every lease/3 regardless).

@@ -321,3 +321,18 @@ class WorkerRecord:
     last_heartbeat: datetime
     status: str  # active | stopping | stopped | dead
     in_flight: int = 0
+
+
+@dataclass(slots=True)
+class HeldJob:
+    """A job held on the master (SCHEDULED) and taken by a promoter under ``token``.
+
+    ``retaken`` is True when an earlier promoter took it and its promotion lease expired: that
+    promoter may have delivered it already, so the job must be looked for before delivering it.
+    """
+
+    job: NewJob
+    scheduled_at: datetime
+    created_at: datetime
+    token: str
+    retaken: bool = False

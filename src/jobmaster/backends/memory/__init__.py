@@ -34,6 +34,7 @@ from ...model import (
     WorkerRecord,
 )
 from .._common import DEAD_AFTER, decode_bag, info_from_event, outcome_to_status, select_page
+from ._held import HeldSpace, MemoryHeld
 
 Clock = Callable[[], datetime]
 
@@ -75,6 +76,7 @@ class MemorySpace:
     attempts: dict[tuple[str, int], tuple[int, Attempt]] = field(default_factory=dict)
     workers: dict[str, WorkerRecord] = field(default_factory=dict)
     listeners: list[tuple[asyncio.AbstractEventLoop, WakeUp]] = field(default_factory=list)
+    held: HeldSpace = field(default_factory=HeldSpace)
 
 
 _SPACES: dict[str, MemorySpace] = {}
@@ -85,6 +87,7 @@ MEMORY_CAPABILITIES = Capabilities(
     skip_locked=True,
     colocated_sync=False,
     multi_process=False,
+    held_jobs=True,
 )
 
 
@@ -452,8 +455,12 @@ def _live_info(row: _Row, agent: str) -> JobInfo:
     )
 
 
-class MemoryMaster(_MemoryStore, MasterStore):
+class MemoryMaster(MemoryHeld, _MemoryStore, MasterStore):
     """Master store in process memory."""
+
+    def __init__(self, name: str = "default", *, clock: Clock = system_clock) -> None:
+        super().__init__(name, clock=clock)
+        self.held_space = self.space.held
 
     async def apply_events(self, events: Sequence[JobEvent]) -> None:
         for event in events:
@@ -475,18 +482,30 @@ class MemoryMaster(_MemoryStore, MasterStore):
     async def get_job(self, job_id: str) -> JobInfo | None:
         entry = self.space.master_jobs.get(job_id)
         if entry is None:
-            return None
+            return self.held_info(job_id)
         return info_from_event(entry.event, await self.get_attempts(job_id))
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
-        return select_page((info_from_event(e.event, []) for e in self.space.master_jobs.values()),
-                           query)
+        history = [info_from_event(e.event, []) for e in self.space.master_jobs.values()]
+        return select_page(history + self.held_infos(), query)
 
     async def find_idempotent(self, key: str) -> str | None:
+        return self._known_key(key)
+
+    def _known_ids(self) -> set[str]:
+        return set(self.space.master_jobs)
+
+    def _known_key(self, key: str) -> str | None:
         for entry in self.space.master_jobs.values():
             if entry.event.idempotency_key == key:
                 return entry.event.job_id
+        for held in self.held_space.jobs.values():
+            if held.job.idempotency_key == key:
+                return held.job.id
         return None
+
+    def _record_final(self, event: JobEvent) -> None:
+        self.space.master_jobs[event.job_id] = _MasterJob(event)
 
     async def register_worker(self, worker: WorkerRecord) -> None:
         self.space.workers[worker.id] = replace(worker, last_heartbeat=self.clock())

@@ -32,6 +32,7 @@ POSTGRES_CAPABILITIES = Capabilities(
     delayed_delivery=True,
     colocated_sync=False,
     multi_process=True,
+    held_jobs=True,
     transient_errors=(
         OSError,
         asyncpg.PostgresConnectionError,

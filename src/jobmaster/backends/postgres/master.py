@@ -20,11 +20,12 @@ from ...model import (
     TriggerSource,
     WorkerRecord,
 )
-from .._common import DEAD_AFTER, decode_cursor, encode_cursor, info_from_event
+from .._common import DEAD_AFTER, decode_cursor, info_from_event, page_of
 from .connection import POSTGRES_CAPABILITIES, PostgresStore
+from .held import PostgresHeld
 
 
-class PostgresMaster(PostgresStore, MasterStore):
+class PostgresMaster(PostgresStore, PostgresHeld, MasterStore):
     """Master store on PostgreSQL."""
 
     role = "master"
@@ -47,7 +48,8 @@ class PostgresMaster(PostgresStore, MasterStore):
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(self.q["get_job"], job_id)
             if row is None:
-                return None
+                held = await conn.fetchrow(self.q["get_held"], job_id)
+                return None if held is None else info_from_event(_event(held), [])
             attempts = await conn.fetch(self.q["get_attempts"], job_id)
         return info_from_event(_event(row), [_attempt(a) for a in attempts])
 
@@ -57,33 +59,33 @@ class PostgresMaster(PostgresStore, MasterStore):
         return [_attempt(a) for a in await self.pool.fetch(self.q["get_attempts"], job_id)]
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
-        after_created, after_id = decode_cursor(query.cursor) if query.cursor else (None, None)
-        rows = await self.pool.fetch(
-            self.q["list_jobs"],
-            query.status.value if query.status else None,
-            query.definition_id,
-            query.lane,
-            query.schedule_id,
-            query.created_from,
-            query.created_to,
-            after_created,
-            after_id,
-            query.limit + 1,
-        )
-        attempts: dict[str, list[Attempt]] = {row["id"]: [] for row in rows[: query.limit]}
+        rows: list[Any] = []
+        if query.status is not JobStatus.SCHEDULED:
+            rows.extend(await self._history_rows(query))
+        if query.status in (None, JobStatus.SCHEDULED):  # held jobs are SCHEDULED
+            rows.extend(await self.list_held_rows(query))
+            rows.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
+        kept = rows[: query.limit]
+        attempts: dict[str, list[Attempt]] = {r["id"]: [] for r in kept}
         if attempts:
             for a in await self.pool.fetch(self.q["list_attempts"], list(attempts)):
                 attempts[a["job_id"]].append(_attempt(a))
-        items = [info_from_event(_event(row), attempts[row["id"]]) for row in rows[: query.limit]]
-        cursor = None
-        if len(rows) > query.limit:
-            last = items[-1]
-            cursor = encode_cursor(last.created_at, last.id)
-        return JobPage(items, cursor)
+        infos = [info_from_event(_event(row), attempts.get(row["id"], [])) for row in rows]
+        return page_of(infos[: query.limit + 1], query.limit)
+
+    async def _history_rows(self, query: JobQuery) -> list[Any]:
+        after_created, after_id = decode_cursor(query.cursor) if query.cursor else (None, None)
+        rows: list[Any] = await self.pool.fetch(
+            self.q["list_jobs"],
+            query.status.value if query.status else None, query.definition_id, query.lane,
+            query.schedule_id, query.created_from, query.created_to, after_created, after_id,
+            query.limit + 1,
+        )
+        return rows
 
     async def find_idempotent(self, key: str) -> str | None:
-        found: str | None = await self.pool.fetchval(self.q["find_idempotent"], key)
-        return found
+        found = await self.pool.fetch(self.q["find_held_keys"], [key])
+        return str(found[0][1]) if found else None
 
     async def register_worker(self, worker: WorkerRecord) -> None:
         await self.pool.execute(

@@ -364,3 +364,95 @@ ORDER BY seq DESC LIMIT 1;
 -- name: list_attempts
 SELECT job_id::text, number, started_at, finished_at, worker_id, outcome, error, traceback
 FROM {p}attempt WHERE job_id = ANY($1::uuid[]) ORDER BY job_id, number;
+
+-- name: hold_jobs
+WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::timestamptz[],
+                         $6::text[], $7::text[], $8::integer[], $9::integer[], $10::text[],
+                         $11::text[], $12::text[], $13::text[])
+        AS t(id, definition_id, lane, priority, scheduled_at, msg_data, metadata, max_retries,
+             timeout_ms, backoff, idempotency_key, schedule_id, trigger_source)
+)
+INSERT INTO {p}held_job (id, definition_id, lane, priority, scheduled_at, msg_data, metadata,
+                         max_retries, timeout_ms, backoff, idempotency_key, schedule_id,
+                         trigger_source)
+SELECT id, definition_id, lane, priority, coalesce(scheduled_at, now()), msg_data, metadata,
+       max_retries, timeout_ms, backoff, idempotency_key, schedule_id, trigger_source
+FROM input
+WHERE NOT EXISTS (SELECT 1 FROM {p}job j WHERE j.id = input.id)
+  AND (input.idempotency_key IS NULL
+       OR NOT EXISTS (SELECT 1 FROM {p}job j WHERE j.idempotency_key = input.idempotency_key))
+ON CONFLICT DO NOTHING
+RETURNING id::text;
+
+-- name: find_held_keys
+SELECT idempotency_key, id::text FROM {p}held_job WHERE idempotency_key = ANY($1::text[])
+UNION ALL
+SELECT idempotency_key, id::text FROM {p}job WHERE idempotency_key = ANY($1::text[]);
+
+-- name: claim_held
+WITH picked AS (
+    SELECT id FROM {p}held_job
+    WHERE scheduled_at <= now() + $1::interval
+      AND (promote_until IS NULL OR promote_until < now())
+    ORDER BY scheduled_at, id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE {p}held_job h
+SET promote_token = $3, promote_until = now() + $4::interval, promote_takes = h.promote_takes + 1
+FROM picked WHERE h.id = picked.id
+RETURNING h.id::text, h.definition_id, h.lane, h.priority, h.scheduled_at, h.created_at,
+          h.msg_data, h.metadata, h.max_retries, h.timeout_ms, h.backoff, h.idempotency_key,
+          h.schedule_id, h.trigger_source, h.promote_takes;
+
+-- name: finish_held
+DELETE FROM {p}held_job h USING unnest($1::uuid[], $2::text[]) AS r(id, token)
+WHERE h.id = r.id AND h.promote_token = r.token;
+
+-- name: release_held
+UPDATE {p}held_job h SET promote_token = NULL, promote_until = NULL
+FROM unnest($1::uuid[], $2::text[]) AS r(id, token)
+WHERE h.id = r.id AND h.promote_token = r.token;
+
+-- name: cancel_held
+WITH cancelled AS (
+    DELETE FROM {p}held_job
+    WHERE id = $1 AND (promote_until IS NULL OR promote_until < now())
+    RETURNING *
+)
+INSERT INTO {p}job (id, version, status, definition_id, lane, priority, scheduled_at,
+                    created_at, msg_data, metadata, attempt_count, max_retries, timeout_ms,
+                    idempotency_key, schedule_id, trigger_source, last_error, finished_at, agent)
+SELECT id, 1, 'cancelled', definition_id, lane, priority, scheduled_at, created_at, msg_data,
+       metadata, 0, max_retries, timeout_ms, idempotency_key, schedule_id, trigger_source, NULL,
+       now(), ''
+FROM cancelled
+RETURNING id;
+
+-- name: reschedule_held
+UPDATE {p}held_job SET scheduled_at = $2
+WHERE id = $1 AND (promote_until IS NULL OR promote_until < now())
+RETURNING id;
+
+-- name: get_held
+SELECT id::text, 1 AS version, 'scheduled' AS status, definition_id, lane, priority,
+       scheduled_at, created_at, msg_data, metadata, 0 AS attempt_count, max_retries,
+       timeout_ms, idempotency_key, schedule_id, trigger_source, NULL AS last_error,
+       NULL::timestamptz AS finished_at, '' AS agent
+FROM {p}held_job WHERE id = $1;
+
+-- name: list_held
+SELECT id::text, 1 AS version, 'scheduled' AS status, definition_id, lane, priority,
+       scheduled_at, created_at, msg_data, metadata, 0 AS attempt_count, max_retries,
+       timeout_ms, idempotency_key, schedule_id, trigger_source, NULL AS last_error,
+       NULL::timestamptz AS finished_at, '' AS agent
+FROM {p}held_job
+WHERE ($1::text IS NULL OR definition_id = $1)
+  AND ($2::text IS NULL OR lane = $2)
+  AND ($3::text IS NULL OR schedule_id = $3)
+  AND ($4::timestamptz IS NULL OR created_at >= $4)
+  AND ($5::timestamptz IS NULL OR created_at < $5)
+  AND ($6::timestamptz IS NULL OR (created_at, id) < ($6, $7::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT $8;

@@ -34,6 +34,7 @@ SQLITE_CAPABILITIES = Capabilities(
     delayed_delivery=True,
     colocated_sync=False,
     multi_process=True,
+    held_jobs=True,
     time_precision=timedelta(microseconds=1),
     transient_errors=(ConnectionError, OSError, sqlite3.OperationalError),
 )

@@ -12,13 +12,14 @@ from ...model import Attempt, JobEvent, JobInfo, JobPage, JobQuery, JobStatus, W
 from .._common import DEAD_AFTER, info_from_event, page_of
 from .codec import attempt_from, dt, event_from, event_params, filtered_query, now_ts, ts
 from .connection import SqliteStore
+from .held import SqliteHeld
 
 Conn = sqlite3.Connection
 
 _FINAL = frozenset(status.value for status in JobStatus if status.is_final)
 
 
-class SqliteMaster(SqliteStore, MasterStore):
+class SqliteMaster(SqliteStore, SqliteHeld, MasterStore):
     """Master store on the SQLite file ``path`` (tables ``{prefix}job``, ``{prefix}attempt``
     and ``{prefix}worker``)."""
 
@@ -38,8 +39,11 @@ class SqliteMaster(SqliteStore, MasterStore):
                          [p for p in params if p["a_number"] is not None])
 
     async def get_job(self, job_id: str) -> JobInfo | None:
-        infos = await self._db.read(
-            lambda conn: self._infos(conn, conn.execute(self._q["get_job"], (job_id,))))
+        def read(conn: Conn) -> list[JobInfo]:
+            found = self._infos(conn, conn.execute(self._q["get_job"], (job_id,)))
+            return found or self.held_info(conn, job_id)
+
+        infos = await self._db.read(read)
         return infos[0] if infos else None
 
     def _infos(self, conn: Conn, rows: Any) -> list[JobInfo]:
@@ -60,12 +64,21 @@ class SqliteMaster(SqliteStore, MasterStore):
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
         sql, params = filtered_query(self._q["list_jobs"], query)
-        rows = await self._db.read(lambda conn: self._infos(conn, conn.execute(sql, params)))
-        return page_of(rows, query.limit)
+
+        def read(conn: Conn) -> list[JobInfo]:
+            rows = [] if query.status is JobStatus.SCHEDULED else self._infos(
+                conn, conn.execute(sql, params))
+            if query.status in (None, JobStatus.SCHEDULED):  # held jobs are SCHEDULED
+                rows.extend(self.held_infos(conn, query))
+                rows.sort(key=lambda info: (info.created_at, info.id), reverse=True)
+            return rows
+
+        rows = await self._db.read(read)
+        return page_of(rows[: query.limit + 1], query.limit)
 
     async def find_idempotent(self, key: str) -> str | None:
         row = await self._db.read(
-            lambda conn: conn.execute(self._q["find_idempotent"], (key,)).fetchone())
+            lambda conn: conn.execute(self._q["find_held_key"], (key, key)).fetchone())
         return None if row is None else str(row[0])
 
     # -- topology ---------------------------------------------------------------------------

@@ -233,3 +233,74 @@ LIMIT ?
 SELECT * FROM {p}agent_outbox
 WHERE job_id = ? AND status IN ('succeeded', 'failed', 'cancelled')
 ORDER BY seq DESC LIMIT 1
+
+-- name: hold_job
+INSERT INTO {p}held_job (id, definition_id, lane, priority, scheduled_at, created_at, msg_data,
+                         metadata, max_retries, timeout_ms, backoff, idempotency_key,
+                         schedule_id, trigger_source)
+VALUES (:id, :definition_id, :lane, :priority, :scheduled_at, :created_at, :msg_data,
+        :metadata, :max_retries, :timeout_ms, :backoff, :idempotency_key, :schedule_id,
+        :trigger_source)
+ON CONFLICT DO NOTHING
+
+-- name: find_held_key
+SELECT id FROM {p}held_job WHERE idempotency_key = ?
+UNION ALL
+SELECT id FROM {p}job WHERE idempotency_key = ?
+LIMIT 1
+
+-- name: job_exists
+SELECT 1 FROM {p}job WHERE id = ?
+
+-- name: due_held
+SELECT * FROM {p}held_job
+WHERE scheduled_at <= ? AND (promote_until IS NULL OR promote_until < ?)
+ORDER BY scheduled_at, id LIMIT ?
+
+-- name: take_held
+UPDATE {p}held_job SET promote_token = ?, promote_until = ?, promote_takes = promote_takes + 1
+WHERE id = ?
+
+-- name: finish_held
+DELETE FROM {p}held_job WHERE id = ? AND promote_token = ?
+
+-- name: release_held
+UPDATE {p}held_job SET promote_token = NULL, promote_until = NULL
+WHERE id = ? AND promote_token = ?
+
+-- name: get_free_held
+SELECT * FROM {p}held_job WHERE id = ? AND (promote_until IS NULL OR promote_until < ?)
+
+-- name: delete_held
+DELETE FROM {p}held_job WHERE id = ?
+
+-- name: insert_cancelled
+INSERT INTO {p}job (id, version, status, definition_id, lane, priority, scheduled_at,
+                    created_at, msg_data, metadata, attempt_count, max_retries, timeout_ms,
+                    idempotency_key, schedule_id, trigger_source, last_error, finished_at, agent)
+VALUES (:id, 1, 'cancelled', :definition_id, :lane, :priority, :scheduled_at, :created_at,
+        :msg_data, :metadata, 0, :max_retries, :timeout_ms, :idempotency_key, :schedule_id,
+        :trigger_source, NULL, :now, '')
+
+-- name: reschedule_held
+UPDATE {p}held_job SET scheduled_at = ?
+WHERE id = ? AND (promote_until IS NULL OR promote_until < ?)
+
+-- name: list_held
+SELECT * FROM (
+    SELECT id AS job_id, id, 1 AS version, 'scheduled' AS status, definition_id, lane, priority,
+           scheduled_at, created_at, msg_data, metadata, 0 AS attempt_count, max_retries,
+           timeout_ms, idempotency_key, schedule_id, trigger_source, NULL AS last_error,
+           NULL AS finished_at, '' AS agent
+    FROM {p}held_job
+)
+WHERE {where}
+ORDER BY created_at DESC, id DESC
+LIMIT ?
+
+-- name: get_held
+SELECT id AS job_id, id, 1 AS version, 'scheduled' AS status, definition_id, lane, priority,
+       scheduled_at, created_at, msg_data, metadata, 0 AS attempt_count, max_retries,
+       timeout_ms, idempotency_key, schedule_id, trigger_source, NULL AS last_error,
+       NULL AS finished_at, '' AS agent
+FROM {p}held_job WHERE id = ?

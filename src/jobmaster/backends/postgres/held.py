@@ -1,0 +1,102 @@
+"""Held jobs of the PostgreSQL master (SCHEDULED until a promoter moves them to an agent)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from ...model import EnqueueResult, HeldJob, JobQuery, NewJob, TriggerSource
+from .._common import decode_cursor
+from ..sql import Queries
+
+
+class PostgresHeld:
+    """Mixin of :class:`~jobmaster.backends.postgres.PostgresMaster`."""
+
+    q: Queries
+
+    if TYPE_CHECKING:
+
+        @property
+        def pool(self) -> asyncpg.Pool: ...
+
+    async def hold_jobs(self, jobs: Sequence[NewJob]) -> list[EnqueueResult]:
+        rows = await self.pool.fetch(
+            self.q["hold_jobs"],
+            [j.id for j in jobs], [j.definition_id for j in jobs], [j.lane for j in jobs],
+            [j.priority for j in jobs], [j.scheduled_at for j in jobs],
+            [j.msg_data for j in jobs], [j.metadata for j in jobs],
+            [j.max_retries for j in jobs], [j.timeout_ms for j in jobs],
+            [j.backoff for j in jobs], [j.idempotency_key for j in jobs],
+            [j.schedule_id for j in jobs], [j.trigger.value for j in jobs],
+        )
+        created = {row[0] for row in rows}
+        keys = [j.idempotency_key for j in jobs if j.id not in created and j.idempotency_key]
+        holders: dict[str, str] = {}
+        if keys:
+            for row in await self.pool.fetch(self.q["find_held_keys"], keys):
+                holders.setdefault(row[0], row[1])
+        return [
+            EnqueueResult(j.id, True) if j.id in created
+            else EnqueueResult(holders.get(j.idempotency_key or "", j.id), False)
+            for j in jobs
+        ]
+
+    async def claim_held(self, owner: str, *, due_within: timedelta, limit: int,
+                         lease: timedelta) -> list[HeldJob]:
+        token = f"{owner}:{uuid.uuid4().hex}"
+        rows = await self.pool.fetch(self.q["claim_held"], due_within, limit, token, lease)
+        return [_held(row, token) for row in rows]
+
+    async def finish_held(self, tokens: dict[str, str]) -> int:
+        status: str = await self.pool.execute(self.q["finish_held"], list(tokens),
+                                              list(tokens.values()))
+        return int(status.split()[-1])
+
+    async def release_held(self, tokens: dict[str, str]) -> int:
+        status: str = await self.pool.execute(self.q["release_held"], list(tokens),
+                                              list(tokens.values()))
+        return int(status.split()[-1])
+
+    async def cancel_held(self, job_id: str) -> bool:
+        return _is_uuid(job_id) and bool(await self.pool.fetchval(self.q["cancel_held"], job_id))
+
+    async def reschedule_held(self, job_id: str, when: datetime) -> bool:
+        return _is_uuid(job_id) and bool(
+            await self.pool.fetchval(self.q["reschedule_held"], job_id, when))
+
+    async def get_held_row(self, job_id: str) -> Any:
+        """The held job's row shaped like a history row, or None."""
+        return await self.pool.fetchrow(self.q["get_held"], job_id) if _is_uuid(job_id) else None
+
+    async def list_held_rows(self, query: JobQuery) -> list[Any]:
+        """Held jobs matching ``query`` (newest first, ``limit + 1`` rows), history-shaped."""
+        after_created, after_id = decode_cursor(query.cursor) if query.cursor else (None, None)
+        rows: list[Any] = await self.pool.fetch(
+            self.q["list_held"], query.definition_id, query.lane, query.schedule_id,
+            query.created_from, query.created_to, after_created, after_id, query.limit + 1)
+        return rows
+
+
+def _held(row: Any, token: str) -> HeldJob:
+    job = NewJob(
+        id=row["id"], definition_id=row["definition_id"], lane=row["lane"],
+        priority=row["priority"], scheduled_at=row["scheduled_at"], msg_data=row["msg_data"],
+        metadata=row["metadata"], max_retries=row["max_retries"], timeout_ms=row["timeout_ms"],
+        backoff=row["backoff"], idempotency_key=row["idempotency_key"],
+        schedule_id=row["schedule_id"], trigger=TriggerSource(row["trigger_source"]),
+    )
+    return HeldJob(job, row["scheduled_at"], row["created_at"], token,
+                   retaken=row["promote_takes"] > 1)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+        return True
+    except (ValueError, AttributeError, TypeError):
+        return False

@@ -71,8 +71,13 @@ class JobMaster:
         self.topology: TopologyHeartbeat | None = None
         self.promoter: Promoter | None = None
         self._router: Router | None = None
+        self._offline: set[str] = set()
+        self._reconnector: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
+        if self._reconnector is not None:
+            self._reconnector.cancel()
+            self._reconnector = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -105,6 +110,13 @@ class JobMaster:
             await self._close_stores()
             raise
         self._started = True
+        if self._offline:
+            self._reconnector = asyncio.create_task(self._reconnect_loop())
+
+    async def _reconnect_loop(self) -> None:
+        while self._offline:
+            await asyncio.sleep(5)
+            await self.reconnect_agents()
 
     async def stop(self, grace: timedelta | None = None) -> None:
         """Graceful stop: workers stop claiming, release prefetched jobs and finish running ones
@@ -112,6 +124,9 @@ class JobMaster:
         if not self._started:
             return
         self._started = False
+        if self._reconnector is not None:
+            self._reconnector.cancel()
+            self._reconnector = None
         await asyncio.gather(*(w.stop(grace) for w in self.workers), return_exceptions=True)
         for worker in self.workers:
             if self.master is not None:
@@ -194,11 +209,44 @@ class JobMaster:
                               standalone=config.standalone_mode)
         try:
             await self.master.open()
-            for agent in self.agents.values():
-                await agent.open()
+            for name, agent in self.agents.items():
+                await self._open_agent(name, agent)
         except BackendUnavailableError:
             await self._close_stores()
             raise
+
+    async def _open_agent(self, name: str, agent: AgentTransport) -> None:
+        """Open an agent. In a distributed cluster an agent that no worker of this process
+        needs may be down: the process starts without it, routes around it and reconnects."""
+        try:
+            await agent.open()
+        except BackendUnavailableError as exc:
+            needed = any(self.config.resolve_agent(w) == name for w in self.config.workers)
+            if self.config.standalone_mode or needed:
+                raise
+            log.warning("%s; starting without it (jobs route to the other agents)", exc)
+            self._offline.add(name)
+            self._require_router().set_offline(name, True)
+
+    async def reconnect_agents(self) -> list[str]:
+        """Try to open the agents that were down; returns those now back (loop: every 5 s)."""
+        back = []
+        for name in sorted(self._offline):
+            agent = self.agents[name]
+            try:
+                await agent.open()
+                await self._check_store(f"agent {name!r}", agent)
+            except Exception as exc:
+                log.debug("agent %r still unavailable: %s", name, exc)
+                continue
+            self._offline.discard(name)
+            self._require_router().set_offline(name, False)
+            log.info("agent %r is back", name)
+            back.append(name)
+        return back
+
+    def _online(self) -> list[AgentTransport]:
+        return [agent for name, agent in self.agents.items() if name not in self._offline]
 
     async def _close_stores(self) -> None:
         for store in [*self.agents.values(), self.master]:
@@ -208,28 +256,31 @@ class JobMaster:
                 except Exception as exc:
                     log.warning("closing %s failed: %s", store.location, exc)
         self.agents, self.master = {}, None
+        self._offline = set()
 
     async def _check_schemas(self) -> None:
-        stores: list[tuple[str, MasterStore | AgentTransport]] = []
         assert self.master is not None
-        stores.append(("master", self.master))
-        stores.extend((f"agent {name!r}", agent) for name, agent in self.agents.items())
-        for role, store in stores:
-            state = await store.schema_state()
-            if state.current > state.required:
+        await self._check_store("master", self.master)
+        for name, agent in self.agents.items():
+            if name not in self._offline:
+                await self._check_store(f"agent {name!r}", agent)
+
+    async def _check_store(self, role: str, store: MasterStore | AgentTransport) -> None:
+        state = await store.schema_state()
+        if state.current > state.required:
+            raise SchemaError(
+                f"the {role} schema at {store.location} is version {state.current}, newer "
+                f"than this code (version {state.required}): upgrade jobmaster"
+            )
+        if state.current < state.required:
+            if not self.config.options.auto_migrate:
                 raise SchemaError(
-                    f"the {role} schema at {store.location} is version {state.current}, newer "
-                    f"than this code (version {state.required}): upgrade jobmaster"
+                    f"the {role} schema at {store.location} is version {state.current}, "
+                    f"this code needs {state.required} and auto_migrate is off: run "
+                    "`jobmaster migrate module:app`"
                 )
-            if state.current < state.required:
-                if not self.config.options.auto_migrate:
-                    raise SchemaError(
-                        f"the {role} schema at {store.location} is version {state.current}, "
-                        f"this code needs {state.required} and auto_migrate is off: run "
-                        "`jobmaster migrate module:app`"
-                    )
-                applied = await store.migrate()
-                log.info("migrated the %s schema at %s: %s", role, store.location, applied)
+            applied = await store.migrate()
+            log.info("migrated the %s schema at %s: %s", role, store.location, applied)
 
     async def migrate(self) -> dict[str, list[int]]:
         """Create or upgrade every schema (``jobmaster migrate``). Returns versions applied."""
@@ -370,7 +421,7 @@ class JobMaster:
 
     async def _cancel(self, job_id: str) -> CancelOutcome:
         master = self._require_started()
-        for agent in self.agents.values():
+        for agent in self._online():
             outcome = await agent.cancel(job_id)
             if outcome is not CancelOutcome.NOT_FOUND:
                 return outcome
@@ -380,14 +431,14 @@ class JobMaster:
 
     async def _reschedule(self, job_id: str, when: datetime) -> bool:
         master = self._require_started()
-        for agent in self.agents.values():
+        for agent in self._online():
             if await agent.reschedule(job_id, when):
                 return True
         return master.capabilities.held_jobs and await master.reschedule_held(job_id, when)
 
     async def _retry_now(self, job_id: str) -> bool:
         master = self._require_started()
-        for agent in self.agents.values():
+        for agent in self._online():
             if await agent.retry_now(job_id):
                 return True
         return master.capabilities.held_jobs and await master.reschedule_held(
@@ -397,7 +448,7 @@ class JobMaster:
         """A job wherever it is: the live view from its agent while it is in flight (with the
         attempts already recorded on the master), the master's history afterwards."""
         master = self._require_started()
-        for agent in self.agents.values():
+        for agent in self._online():
             live = await agent.get_job(job_id)
             if live is not None:
                 recorded = {a.number: a for a in await master.get_attempts(job_id)}
@@ -449,7 +500,7 @@ class JobMaster:
         # can hold the requested status and merge their pages (agents first: they win ties).
         pages = []
         if query.status is None or query.status in _IN_FLIGHT:
-            pages.extend([await agent.list_jobs(query) for agent in self.agents.values()])
+            pages.extend([await agent.list_jobs(query) for agent in self._online()])
         if query.status is None or query.status not in _IN_FLIGHT:
             pages.append(await master.list_jobs(query))
         return merge_pages(pages, limit)

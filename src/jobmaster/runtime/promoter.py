@@ -57,7 +57,7 @@ class Promoter(PeriodicLoop[int]):
             if held.retaken and await self._delivered_already(held.job.id):
                 done[held.job.id] = held.token
                 continue
-            agent = await self.router.choose(_due_job(held))
+            agent = await self.router.choose(_due_job(held), promoting=True)
             if agent is None:
                 back[held.job.id] = held.token
             else:

@@ -51,16 +51,22 @@ class Router:
         self._topology_at = -TOPOLOGY_TTL
         self._warned: set[str] = set()
 
+    def set_offline(self, name: str, offline: bool) -> None:
+        """Take an agent out of routing until it is back (it could not even be opened)."""
+        state = self._agents[name]
+        state.down_until = float("inf") if offline else 0.0
+
     def mark_down(self, agent: AgentTransport) -> None:
         """Skip an agent that failed for a while (it is retried after ``DOWN_FOR`` seconds)."""
         for state in self._agents.values():
             if state.transport is agent:
                 state.down_until = time.monotonic() + DOWN_FOR
 
-    async def choose(self, job: NewJob, *, exclude: Sequence[AgentTransport] = ()
-                     ) -> AgentTransport | None:
+    async def choose(self, job: NewJob, *, exclude: Sequence[AgentTransport] = (),
+                     promoting: bool = False) -> AgentTransport | None:
         """The agent for ``job`` (and the jobs sharing its lane in one call), or None: hold it
-        on the master."""
+        on the master. ``promoting``: the job comes from the master already (the promoter took
+        it because it is due soon), so only an agent's ability to delay delivery matters."""
         states = list(self._agents.values())
         if self.standalone and len(states) == 1:
             return states[0].transport
@@ -68,7 +74,7 @@ class Router:
         now = time.monotonic()
         eligible = [s for s in states
                     if s.transport not in exclude and s.down_until <= now and self._serves(s, job)
-                    and self._can_take(s.transport, job.scheduled_at)]
+                    and self._can_take(s.transport, job.scheduled_at, promoting)]
         if not eligible:
             if not any(self._serves(s, job) for s in states) and job.lane not in self._warned:
                 self._warned.add(job.lane)
@@ -93,12 +99,12 @@ class Router:
     def _serves(self, state: _AgentState, job: NewJob) -> bool:
         return job.lane in state.lanes or ALL_LANES in state.lanes
 
-    def _can_take(self, agent: AgentTransport, when: datetime | None) -> bool:
+    def _can_take(self, agent: AgentTransport, when: datetime | None, promoting: bool) -> bool:
         if when is None:
             return True
         ahead = when - datetime.now(UTC)
         if agent.capabilities.delayed_delivery:
-            return ahead <= self.horizon
+            return promoting or ahead <= self.horizon
         return ahead <= timedelta(0)
 
     async def _refresh_topology(self) -> None:

@@ -72,6 +72,7 @@ class JobMaster:
         self.promoter: Promoter | None = None
         self._router: Router | None = None
         self._offline: set[str] = set()
+        self._drains: set[asyncio.Future[None]] = set()
         self._reconnector: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
@@ -326,7 +327,8 @@ class JobMaster:
                                      ahead=options.agent_horizon / 2)
             self.promoter.start()
         self.topology = TopologyHeartbeat(
-            self.master, self.workers, interval=options.heartbeat_interval.total_seconds()
+            self.master, self.workers, interval=options.heartbeat_interval.total_seconds(),
+            on_drain=self._drain_worker,
         )
         self.topology.start()
         for worker in self.workers:
@@ -504,6 +506,23 @@ class JobMaster:
         if query.status is None or query.status not in _IN_FLIGHT:
             pages.append(await master.list_jobs(query))
         return merge_pages(pages, limit)
+
+    def _drain_worker(self, worker: Worker) -> None:
+        """A drain was requested: stop claiming, finish running jobs, then mark it stopped."""
+
+        async def drain() -> None:
+            await worker.stop()
+            if self.master is not None:
+                await self.master.set_worker_status(worker.worker_id, "stopped")
+
+        task = asyncio.ensure_future(drain())
+        self._drains.add(task)
+        task.add_done_callback(self._drains.discard)
+
+    def sync_lag(self) -> dict[str, float]:
+        """Seconds the oldest event of the last sync batch waited, per agent (0 when the outbox
+        is empty). Only processes that run a syncer (those with workers) know it."""
+        return dict(self.syncer.lag) if self.syncer is not None else {}
 
     async def sync_now(self) -> int:
         """Move every pending outbox event to the master now (tests, scripts)."""

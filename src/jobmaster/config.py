@@ -204,6 +204,11 @@ class ClusterConfig:
         self.master = BackendSpec("sqlserver", dsn, table_prefix)
         return self
 
+    def use_memory_for_master(self, name: str = "default") -> ClusterConfig:
+        """Use an in-process memory master (tests only)."""
+        self.master = BackendSpec("memory", name)
+        return self
+
     def use_sqlite_for_master(self, path: str, *, table_prefix: str = "jm_") -> ClusterConfig:
         """Use an SQLite file as the master database."""
         self.master = BackendSpec("sqlite", path, table_prefix)

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections import deque
+from datetime import UTC, datetime
+
 from ..abc import AgentTransport, MasterStore
+from ..model import JobEvent
 from .loop import PeriodicLoop
+
+#: Log a warning when the oldest event of a batch waited longer than this (seconds).
+LAG_WARNING = 10.0
 
 
 class Syncer(PeriodicLoop[int]):
@@ -11,24 +19,26 @@ class Syncer(PeriodicLoop[int]):
 
     Replaying a batch changes nothing (the master keeps the highest version per job), so a crash
     between "applied" and "trimmed" is harmless. When master and agent share a database the move
-    is one server-side statement.
+    is one server-side statement. While the master is down, batches fail and are retried with
+    backoff; the outboxes grow and drain when it returns.
+
+    Sync lag: for each batch, how long its oldest event waited in the outbox (from the moment
+    the attempt finished to the moment the master has it); ``lag`` holds the last value per
+    agent and ``recent_lags`` the last thousand, for percentiles.
     """
 
     name = "syncer"
 
-    def __init__(
-        self,
-        master: MasterStore,
-        agents: list[AgentTransport],
-        *,
-        interval: float,
-        batch_size: int = 5000,
-    ) -> None:
+    def __init__(self, master: MasterStore, agents: list[AgentTransport], *, interval: float,
+                 batch_size: int = 5000) -> None:
         super().__init__(interval)
         self.master = master
         self.agents = agents
         self.batch_size = batch_size
         self.synced_total = 0
+        self.lag: dict[str, float] = {agent.agent_name: 0.0 for agent in agents}
+        self.recent_lags: deque[float] = deque(maxlen=1000)
+        self._warned_at = 0.0
 
     async def run_once(self) -> int:
         """Sync one batch from each agent; returns the number of events moved."""
@@ -50,10 +60,34 @@ class Syncer(PeriodicLoop[int]):
 
     async def _sync_agent(self, agent: AgentTransport) -> int:
         if agent.capabilities.colocated_sync:
-            return await agent.sync_colocated(self.batch_size)
+            moved = await agent.sync_colocated(self.batch_size)
+            self.lag[agent.agent_name] = 0.0 if moved < self.batch_size else self.interval
+            return moved
         events = await agent.read_outbox(self.batch_size)
         if not events:
+            self.lag[agent.agent_name] = 0.0
             return 0
         await self.master.apply_events(events)
         await agent.trim_outbox([event.seq for event in events])
+        self._record_lag(agent.agent_name, events)
         return len(events)
+
+    def _record_lag(self, agent_name: str, events: list[JobEvent]) -> None:
+        times = [t for t in (_event_time(e) for e in events) if t is not None]
+        if not times:
+            return
+        lag = max(0.0, (datetime.now(UTC) - min(times)).total_seconds())
+        self.lag[agent_name] = lag
+        self.recent_lags.append(lag)
+        if lag > LAG_WARNING and time.monotonic() - self._warned_at > 60:
+            self._warned_at = time.monotonic()
+            self.log.warning("sync lag of agent %r is %.1f s (the master is behind)",
+                             agent_name, lag)
+
+
+def _event_time(event: JobEvent) -> datetime | None:
+    if event.finished_at is not None:
+        return event.finished_at
+    if event.attempt is not None:
+        return event.attempt.finished_at or event.attempt.started_at
+    return None

@@ -57,6 +57,8 @@ class Capabilities:
     multi_process: bool = True
     #: The master can hold jobs (SCHEDULED) for promotion (:meth:`MasterStore.hold_jobs`).
     held_jobs: bool = False
+    #: The master can purge old history (:meth:`MasterStore.purge_history`).
+    purge_history: bool = False
     time_precision: timedelta = timedelta(microseconds=1)
     transient_errors: tuple[type[BaseException], ...] = field(default=(ConnectionError, OSError))
 
@@ -302,6 +304,12 @@ class MasterStore(_Store):
     async def reschedule_held(self, job_id: str, when: datetime) -> bool:
         """Move a held job that no promoter holds to ``when``."""
         raise NotImplementedError(f"{self.capabilities.name} cannot hold jobs")
+
+    async def purge_history(self, older_than: timedelta, *, limit: int) -> int:
+        """Delete up to ``limit`` finished jobs (and their attempts) whose ``finished_at`` is
+        older than ``now - older_than`` by the store's clock; returns how many. Only when
+        ``capabilities.purge_history``."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot purge its history")
 
     @abc.abstractmethod
     async def register_worker(self, worker: WorkerRecord) -> None:

@@ -29,6 +29,7 @@ from .model import (
     NewJob,
     WorkerRecord,
 )
+from .runtime.cleaner import HistoryCleaner
 from .runtime.promoter import Promoter
 from .runtime.rescuer import Rescuer
 from .runtime.routing import Router
@@ -70,6 +71,7 @@ class JobMaster:
         self.rescuers: list[Rescuer] = []
         self.topology: TopologyHeartbeat | None = None
         self.promoter: Promoter | None = None
+        self.cleaner: HistoryCleaner | None = None
         self._router: Router | None = None
         self._offline: set[str] = set()
         self._drains: set[asyncio.Future[None]] = set()
@@ -139,6 +141,8 @@ class JobMaster:
             await self.topology.stop()
         if self.promoter is not None:
             await self.promoter.stop()
+        if self.cleaner is not None:
+            await self.cleaner.stop()
         for rescuer in self.rescuers:
             await rescuer.stop()
         if self.syncer is not None:
@@ -149,7 +153,7 @@ class JobMaster:
                 log.warning("final sync failed (%s); events stay in the agent outbox", exc)
         await self._close_stores()
         self.workers, self.rescuers, self.syncer, self.topology = [], [], None, None
-        self.promoter, self._router = None, None
+        self.promoter, self.cleaner, self._router = None, None, None
 
     def start_in_background(self, *, run_workers: bool = True, timeout: float = 60) -> None:
         """Run the application on an event loop in a daemon thread, for synchronous programs
@@ -326,6 +330,9 @@ class JobMaster:
                                      interval=options.promote_interval.total_seconds(),
                                      ahead=options.agent_horizon / 2)
             self.promoter.start()
+        if options.retention is not None and self.master.capabilities.purge_history:
+            self.cleaner = HistoryCleaner(self.master, retention=options.retention)
+            self.cleaner.start()
         self.topology = TopologyHeartbeat(
             self.master, self.workers, interval=options.heartbeat_interval.total_seconds(),
             on_drain=self._drain_worker,

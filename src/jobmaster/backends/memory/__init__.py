@@ -492,6 +492,16 @@ class MemoryMaster(MemoryHeld, _MemoryStore, MasterStore):
     async def find_idempotent(self, key: str) -> str | None:
         return self._known_key(key)
 
+    async def purge_history(self, older_than: timedelta, *, limit: int) -> int:
+        cutoff = self.clock() - older_than
+        old = sorted((e.event.finished_at, job_id) for job_id, e in self.space.master_jobs.items()
+                     if e.event.finished_at is not None and e.event.finished_at < cutoff)[:limit]
+        for _, job_id in old:
+            del self.space.master_jobs[job_id]
+            for key in [k for k in self.space.attempts if k[0] == job_id]:
+                del self.space.attempts[key]
+        return len(old)
+
     def _known_ids(self) -> set[str]:
         return set(self.space.master_jobs)
 

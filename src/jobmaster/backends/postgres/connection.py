@@ -33,6 +33,7 @@ POSTGRES_CAPABILITIES = Capabilities(
     colocated_sync=False,
     multi_process=True,
     held_jobs=True,
+    purge_history=True,
     transient_errors=(
         OSError,
         asyncpg.PostgresConnectionError,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from ...abc import MasterStore
@@ -86,6 +87,10 @@ class PostgresMaster(PostgresStore, PostgresHeld, MasterStore):
     async def find_idempotent(self, key: str) -> str | None:
         found = await self.pool.fetch(self.q["find_held_keys"], [key])
         return str(found[0][1]) if found else None
+
+    async def purge_history(self, older_than: timedelta, *, limit: int) -> int:
+        status: str = await self.pool.execute(self.q["purge_history"], older_than, limit)
+        return int(status.split()[-1])
 
     async def register_worker(self, worker: WorkerRecord) -> None:
         await self.pool.execute(

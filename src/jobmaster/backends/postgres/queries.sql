@@ -456,3 +456,15 @@ WHERE ($1::text IS NULL OR definition_id = $1)
   AND ($6::timestamptz IS NULL OR (created_at, id) < ($6, $7::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT $8;
+
+-- name: purge_history
+WITH old AS (
+    SELECT id FROM {p}job
+    WHERE finished_at < now() - $1::interval
+    ORDER BY finished_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+), attempts AS (
+    DELETE FROM {p}attempt a USING old WHERE a.job_id = old.id
+)
+DELETE FROM {p}job j USING old WHERE j.id = old.id;

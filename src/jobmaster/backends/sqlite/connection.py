@@ -35,6 +35,7 @@ SQLITE_CAPABILITIES = Capabilities(
     colocated_sync=False,
     multi_process=True,
     held_jobs=True,
+    purge_history=True,
     time_precision=timedelta(microseconds=1),
     transient_errors=(ConnectionError, OSError, sqlite3.OperationalError),
 )

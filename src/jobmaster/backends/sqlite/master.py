@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import timedelta
 from collections.abc import Sequence
 from typing import Any
 
@@ -80,6 +81,17 @@ class SqliteMaster(SqliteStore, SqliteHeld, MasterStore):
         row = await self._db.read(
             lambda conn: conn.execute(self._q["find_held_key"], (key, key)).fetchone())
         return None if row is None else str(row[0])
+
+    async def purge_history(self, older_than: timedelta, *, limit: int) -> int:
+        cutoff = now_ts() - older_than.total_seconds()
+
+        def purge(conn: Conn) -> int:
+            ids = json.dumps([row[0] for row in conn.execute(
+                self._q["purge_old_ids"], (cutoff, limit))])
+            conn.execute(self._q["purge_attempts"], (ids,))
+            return int(conn.execute(self._q["purge_jobs"], (ids,)).rowcount)
+
+        return await self._db.write(purge)
 
     # -- topology ---------------------------------------------------------------------------
     async def register_worker(self, worker: WorkerRecord) -> None:

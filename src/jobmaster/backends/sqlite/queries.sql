@@ -304,3 +304,12 @@ SELECT id AS job_id, id, 1 AS version, 'scheduled' AS status, definition_id, lan
        timeout_ms, idempotency_key, schedule_id, trigger_source, NULL AS last_error,
        NULL AS finished_at, '' AS agent
 FROM {p}held_job WHERE id = ?
+
+-- name: purge_old_ids
+SELECT id FROM {p}job WHERE finished_at < ? ORDER BY finished_at LIMIT ?
+
+-- name: purge_attempts
+DELETE FROM {p}attempt WHERE job_id IN (SELECT value FROM json_each(?))
+
+-- name: purge_jobs
+DELETE FROM {p}job WHERE id IN (SELECT value FROM json_each(?))

@@ -21,3 +21,6 @@ CREATE TABLE {p}held_job (
 CREATE INDEX {p}held_job_due ON {p}held_job (scheduled_at);
 CREATE UNIQUE INDEX {p}held_job_idempotency ON {p}held_job (idempotency_key)
     WHERE idempotency_key IS NOT NULL;
+
+-- History retention: finished jobs are purged by age (see runtime/cleaner.py).
+CREATE INDEX {p}job_finished ON {p}job (finished_at);

@@ -30,4 +30,14 @@ if ! up 4222 && [ -x /usr/sbin/nats-server ]; then
     -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log || true
   wait_for NATS 4222 || true
 fi
+# Headless Chromium for the dashboard's browser tests (tests/e2e): Debian's packages only.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "services: installing chromium and chromium-driver"
+    apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null 2>&1 || {
+      apt-get update -qq >/dev/null 2>&1 &&
+        apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null 2>&1
+    } || echo "services: could not install chromium (browser tests skip locally, fail in CI)" >&2
+  fi
+fi
 exit 0

@@ -28,6 +28,9 @@ from .model import (
     TriggerSource,
     WorkerRecord,
 )
+from .recurrence import Cron
+from .recurring.records import Misfire, ScheduleInfo, ScheduleKind, ScheduleStatus
+from .recurring.static import StaticProfile, StaticSchedules
 from .runtime.execution import JobCancelledError
 from .scheduler import ScheduledJob
 
@@ -40,6 +43,7 @@ __all__ = [
     "Backoff",
     "ClusterConfig",
     "ConfigurationError",
+    "Cron",
     "JobCancelledError",
     "JobContext",
     "JobHandler",
@@ -50,12 +54,18 @@ __all__ = [
     "JobStatus",
     "MessageData",
     "Metadata",
+    "Misfire",
     "MissingDependencyError",
     "NotStartedError",
     "PayloadTooLargeError",
     "Priority",
+    "ScheduleInfo",
+    "ScheduleKind",
+    "ScheduleStatus",
     "ScheduledJob",
     "SchemaError",
+    "StaticProfile",
+    "StaticSchedules",
     "TriggerSource",
     "UnknownHandlerError",
     "WorkerConfig",

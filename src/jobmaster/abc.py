@@ -32,6 +32,7 @@ from .model import (
     RescueResult,
     WorkerRecord,
 )
+from .recurring.records import ScheduleQuery, ScheduleRecord, SlotOutcome, SlotRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,8 @@ class Capabilities:
       master by a single server-side statement (:meth:`AgentTransport.sync_colocated`).
     - ``multi_process``: several processes may use the same store safely.
     - ``held_jobs``: the master can hold jobs for promotion (distributed clusters).
+    - ``recurring_schedules``: the master stores schedules, slots and leader leases (the
+      planner runs only on such masters).
     - ``time_precision``: resolution of the backend's timestamps.
     - ``transient_errors``: exception types worth retrying (connection lost, serialization, ...).
     """
@@ -59,6 +62,7 @@ class Capabilities:
     held_jobs: bool = False
     #: The master can purge old history (:meth:`MasterStore.purge_history`).
     purge_history: bool = False
+    recurring_schedules: bool = False
     time_precision: timedelta = timedelta(microseconds=1)
     transient_errors: tuple[type[BaseException], ...] = field(default=(ConnectionError, OSError))
 
@@ -234,6 +238,15 @@ class AgentTransport(_Store):
     async def queue_depth(self) -> dict[str, int]:
         """Number of queued jobs per lane."""
 
+    async def next_due_in(
+        self, definitions: Sequence[str], lanes: Sequence[str] | None
+    ) -> timedelta | None:
+        """How long until the earliest QUEUED job not yet due (of these definitions and lanes,
+        None = every lane) becomes due, by the backend's clock; None when there is none or the
+        backend cannot tell. Idle workers wait no longer than this, because a job enqueued
+        for later (a recurring slot) wakes nobody when it becomes due."""
+        return None
+
     async def sync_colocated(self, limit: int) -> int:
         """Move up to ``limit`` outbox events into the master tables of the same database in one
         statement (only when ``capabilities.colocated_sync``). Returns the number of events."""
@@ -326,3 +339,87 @@ class MasterStore(_Store):
     @abc.abstractmethod
     async def list_workers(self) -> list[WorkerRecord]:
         """Every registered worker; ``status`` is ``dead`` when its heartbeat is too old."""
+
+    # -- recurring schedules ----------------------------------------------------------------
+    # Not abstract yet, so that backends written before schedules existed still instantiate;
+    # every backend of the conformance suite implements them.
+    async def insert_schedule(self, record: ScheduleRecord) -> bool:
+        """Store a new schedule with ``version`` 1 and ``created_at``, ``updated_at`` (and, for a
+        static one, ``last_declared_at``) set to now. False when the id exists already: nothing
+        is changed (two processes declaring one static schedule race safely)."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot store schedules")
+
+    async def get_schedule(self, schedule_id: str) -> ScheduleRecord | None:
+        """A schedule by id, or None."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot store schedules")
+
+    async def list_schedules(self, query: ScheduleQuery) -> list[ScheduleRecord]:
+        """Schedules matching every filter of ``query``, ordered by id, at most ``query.limit``,
+        those with an id greater than ``query.after_id``."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot store schedules")
+
+    async def update_schedule(self, record: ScheduleRecord) -> ScheduleRecord | None:
+        """Write every field of ``record`` except ``id``, ``kind``, ``created_at`` and
+        ``last_declared_at``, only if the stored version still equals ``record.version``
+        (optimistic concurrency: a pause and a planner pass can never overwrite each other).
+        The stored version becomes ``record.version + 1`` and ``updated_at`` now. Returns the
+        stored record, or None when another writer changed it first or it does not exist."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot store schedules")
+
+    async def declare_static(self, schedule_ids: Sequence[str]) -> None:
+        """Set ``last_declared_at = now`` on these static schedules (a live process still
+        declares them). Does not change their version."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot store schedules")
+
+    async def retire_undeclared(self, older_than: timedelta) -> list[str]:
+        """Static schedules that are ACTIVE or PAUSED and were last declared before
+        ``now - older_than`` become RETIRED (version + 1). Returns their ids."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot store schedules")
+
+    async def insert_slots(self, slots: Sequence[SlotRecord]) -> list[bool]:
+        """Record slots in one round trip; ``(schedule_id, slot_at)`` is unique, so a slot that
+        exists already is left as it is. Returns, in order, True for each slot this call created.
+        This is what makes a slot run at most once, whatever number of planners race."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot store schedules")
+
+    async def set_slot_outcome(
+        self, schedule_id: str, slot_ats: Sequence[datetime], outcome: SlotOutcome
+    ) -> None:
+        """Set the outcome of existing slots."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot store schedules")
+
+    async def list_slots(
+        self,
+        schedule_id: str,
+        *,
+        after: datetime | None = None,
+        outcome: SlotOutcome | None = None,
+        limit: int = 1000,
+    ) -> list[SlotRecord]:
+        """Slots of a schedule later than ``after`` (all when None), oldest first."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot store schedules")
+
+    async def delete_slots(self, schedule_id: str, slot_ats: Sequence[datetime]) -> int:
+        """Forget slots whose jobs were cancelled before they ran, so they can be planned
+        again (after a resume or a change of expression). Returns how many were deleted."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot store schedules")
+
+    async def trim_slots(self, before: datetime) -> int:
+        """Delete slots earlier than ``before`` (no planner goes back that far)."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot store schedules")
+
+    async def acquire_leader(self, name: str, owner: str, ttl: timedelta) -> str | None:
+        """Become (or stay) the holder of the lease ``name`` for ``ttl`` by the store's clock.
+
+        Free or expired: ``owner`` takes it with a new token. Held by ``owner``: extended,
+        same token. Held by someone else: None. Returns the token held."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot hold leader leases")
+
+    async def renew_leader(self, name: str, token: str, ttl: timedelta) -> bool:
+        """Extend the lease to ``now + ttl`` if ``token`` still holds it and it has not
+        expired. False means leadership is lost."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot hold leader leases")
+
+    async def release_leader(self, name: str, token: str) -> bool:
+        """Give the lease up (if ``token`` holds it) so another process can lead at once."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot hold leader leases")

@@ -29,7 +29,11 @@ from .model import (
     NewJob,
     WorkerRecord,
 )
+from .recurring.declare import StaticKeepAlive, upsert_static
+from .recurring.service import RecurringService
+from .recurring.static import StaticDeclaration, collect
 from .runtime.cleaner import HistoryCleaner
+from .runtime.planner import Planner, PlannerConfig
 from .runtime.promoter import Promoter
 from .runtime.rescuer import Rescuer
 from .runtime.routing import Router
@@ -76,6 +80,10 @@ class JobMaster:
         self._offline: set[str] = set()
         self._drains: set[asyncio.Future[None]] = set()
         self._reconnector: asyncio.Task[None] | None = None
+        self.recurring = RecurringService(self)
+        self._planner: Planner | None = None
+        self.static_keepalive: StaticKeepAlive | None = None
+        self._declarations: list[StaticDeclaration] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
         if self._reconnector is not None:
@@ -102,17 +110,26 @@ class JobMaster:
         if self._started:
             return
         self.config.validate()
-        self.registry = HandlerRegistry(self._handlers, self._services)
+        self._declarations = collect(self.static_profiles)
+        declared = [d.handler for d in self._declarations]
+        extra = [h for i, h in enumerate(declared) if h not in self._handlers
+                 and h not in declared[:i]]
+        self.registry = HandlerRegistry([*self._handlers, *extra], self._services)
         self._loop = asyncio.get_running_loop()
         await self._open_stores()
         try:
             await self._check_schemas()
-            if run_workers:
-                await self._start_loops()
         except BaseException:
             await self._close_stores()
             raise
         self._started = True
+        try:
+            static_ids = await upsert_static(self, self._declarations)
+            if run_workers:
+                await self._start_loops(static_ids)
+        except BaseException:
+            await self.stop()
+            raise
         if self._offline:
             self._reconnector = asyncio.create_task(self._reconnect_loop())
 
@@ -137,6 +154,10 @@ class JobMaster:
                     await self.master.set_worker_status(worker.worker_id, "stopped")
                 except Exception as exc:
                     log.warning("could not mark worker %s stopped: %s", worker.worker_id, exc)
+        for loop in (self._planner, self.static_keepalive):
+            if loop is not None:
+                await loop.stop()  # the planner also hands its lease over
+        self._planner, self.static_keepalive = None, None
         if self.topology is not None:
             await self.topology.stop()
         if self.promoter is not None:
@@ -300,9 +321,30 @@ class JobMaster:
         finally:
             await self._close_stores()
 
-    async def _start_loops(self) -> None:
+    @property
+    def planner(self) -> Planner:
+        """The schedule planner of this process (its loop runs only in processes that run
+        workers; scheduling calls use it to plan a new schedule at once)."""
+        master = self._require_started()
+        if self._planner is None:
+            options = self.config.options
+            config = PlannerConfig(interval=options.planner_interval,
+                                   window=options.planner_window,
+                                   retire_after=options.static_retire_after,
+                                   lease_ttl=max(options.planner_interval * 15,
+                                                 timedelta(seconds=5)))
+            self._planner = Planner(master, list(self.agents.values()), config=config)
+        return self._planner
+
+    async def _start_loops(self, static_ids: list[str]) -> None:
         options = self.config.options
         assert self.master is not None
+        if options.run_planner and self.master.capabilities.recurring_schedules:
+            self.planner.start()
+        if static_ids:
+            self.static_keepalive = StaticKeepAlive(
+                self.master, static_ids, interval=options.static_retire_after / 5)
+            self.static_keepalive.start()
         host, pid = socket.gethostname(), os.getpid()
         used_agents: dict[str, AgentTransport] = {}
         for index, worker_config in enumerate(self.config.workers):

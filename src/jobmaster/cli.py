@@ -69,6 +69,33 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_api(args: argparse.Namespace) -> int:
+    """Serve the HTTP API and dashboard; the app runs as a producer (no workers)."""
+    try:
+        import uvicorn
+
+        from .api import create_app
+    except ImportError as exc:
+        raise SystemExit(
+            f"jobmaster: the API needs its extra: pip install 'jobmaster[api]' ({exc})"
+        ) from None
+    app = load_app(args.app)
+    auth = _load_optional(args.auth) if args.auth else None
+    if auth is None and args.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("listening on %s without --auth: every request will get 401", args.host)
+    asgi = create_app(app, auth, manage_lifecycle=True, listen_host=args.host)
+    uvicorn.run(asgi, host=args.host, port=args.port, log_level="info",
+                proxy_headers=False, server_header=False)
+    return 0
+
+
+def _load_optional(reference: str) -> Any:
+    module_name, _, attribute = reference.partition(":")
+    sys.path.insert(0, os.getcwd())
+    target = getattr(importlib.import_module(module_name), attribute)
+    return target() if callable(target) else target
+
+
 # -- jobs -----------------------------------------------------------------------------------------
 async def _with_app(app: JobMaster, action: Any) -> Any:
     await app.start(run_workers=False)
@@ -168,6 +195,14 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="create or upgrade the master and agent schemas")
     migrate.add_argument("app", help="module:attribute of a JobMaster")
 
+    api = sub.add_parser("api", help="serve the HTTP API and dashboard (producer mode)")
+    api.add_argument("app", help="module:attribute of a JobMaster")
+    api.add_argument("--host", default="127.0.0.1",
+                     help="bind address (default 127.0.0.1; any other requires --auth)")
+    api.add_argument("--port", type=int, default=8080)
+    api.add_argument("--auth", default=None,
+                     help="module:attribute of a jobmaster.api.AuthConfig (or a factory of one)")
+
     jobs = sub.add_parser("jobs", help="list, show, cancel or retry jobs")
     jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
     ls = jobs_sub.add_parser("ls", help="list jobs, newest first")
@@ -183,6 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--app", default=os.environ.get("JOBMASTER_APP"), required=
                              "JOBMASTER_APP" not in os.environ,
                              help="module:attribute of a JobMaster (or $JOBMASTER_APP)")
+
+    from .cli_schedules import add_schedules_parser
+
+    add_schedules_parser(sub)
 
     from .benchmark import add_bench_parser
 
@@ -208,7 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .benchmark import run_bench
 
             return run_bench(args)
-        handler = {"worker": cmd_worker, "migrate": cmd_migrate, "jobs": cmd_jobs}[args.command]
+        from .cli_schedules import cmd_schedules
+
+        handler = {"worker": cmd_worker, "migrate": cmd_migrate, "jobs": cmd_jobs,
+                   "api": cmd_api, "schedules": cmd_schedules}[args.command]
         return handler(args)
     except JobMasterError as exc:
         # One line, no stack trace: configuration, connection and schema errors are for humans.

@@ -102,6 +102,33 @@ class AgentConnectionBuilder:
         """Use an SQLite file as this agent (one machine only)."""
         return self._set(BackendSpec("sqlite", path, table_prefix))
 
+    def use_nats_jetstream_for_agent(
+        self,
+        urls: str | list[str],
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        credentials: str | None = None,
+        tls: Any = None,
+        stream_prefix: str = "JM",
+    ) -> ClusterConfig:
+        """Use NATS JetStream (server 2.9+) as this agent: ``urls`` is one ``nats://host:port``
+        or a list of cluster seeds; ``credentials`` a ``.creds`` file; ``tls`` an
+        ``ssl.SSLContext``. Streams are named ``<stream_prefix>_<cluster>_<agent>_*``.
+        NATS is agent-only: the master stays SQL (docs/providers/nats.md)."""
+        servers = [urls] if isinstance(urls, str) else list(urls)
+        if not servers or not all(isinstance(u, str) and u for u in servers):
+            raise ConfigurationError(f"agents[{self.name!r}].urls", "at least one NATS URL")
+        options: dict[str, Any] = {"cluster": self.cluster.cluster_id,
+                                   "stream_prefix": stream_prefix}
+        for key, value in (("user", user), ("password", password), ("auth_token", token),
+                           ("credentials", credentials), ("tls", tls)):
+            if value is not None:
+                options[key] = value
+        return self._set(BackendSpec("nats", ",".join(servers), "",
+                                     tuple(sorted(options.items()))))
+
     def use_memory_for_agent(self, name: str = "default") -> ClusterConfig:
         """Use an in-process memory agent (tests only)."""
         return self._set(BackendSpec("memory", name))
@@ -284,6 +311,11 @@ class ClusterConfig:
             raise ConfigurationError(
                 "master", "no master database: call use_sqlite, use_postgres, use_mysql, ... "
                 "(standalone) or use_*_for_master (distributed)")
+        if self.master.kind == "nats" or self.master.target.startswith(("nats://", "tls://")):
+            raise ConfigurationError(
+                "master", "NATS JetStream cannot be the master (it holds in-flight jobs, not "
+                "history): use a SQL master (use_postgres_for_master, ...) and add NATS with "
+                "add_agent_connection(name).use_nats_jetstream_for_agent(url)")
         if self._duplicate_agents:
             raise ConfigurationError(
                 f"agents[{self._duplicate_agents[0]!r}]", "agent connection declared twice"

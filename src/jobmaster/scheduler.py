@@ -19,6 +19,7 @@ from .errors import PayloadTooLargeError
 from .handlers import HandlerSpec
 from .messages import MessageData, Metadata
 from .model import Backoff, CancelOutcome, NewJob, Priority, TriggerSource
+from .recurring.calls import RecurringCalls, SyncRecurringCalls
 
 if TYPE_CHECKING:
     from .app import JobMaster
@@ -56,8 +57,9 @@ def _aware(when: datetime, name: str) -> datetime:
     return when.astimezone(UTC)
 
 
-class Scheduler:
-    """Creates, cancels and reschedules jobs. Obtain it as ``app.scheduler``."""
+class Scheduler(RecurringCalls):
+    """Creates, cancels and reschedules jobs and recurring schedules. Obtain it as
+    ``app.scheduler``."""
 
     def __init__(self, app: JobMaster) -> None:
         self._app = app
@@ -228,7 +230,7 @@ def _timeout(value: timedelta | float | None, default: timedelta) -> timedelta:
     return result
 
 
-class SyncScheduler:
+class SyncScheduler(SyncRecurringCalls):
     """The scheduler's calls for plain threads: each runs on the application's event loop and
     blocks until done. Do not call it from the loop's own thread (use ``app.scheduler``)."""
 

@@ -27,28 +27,40 @@ BACKENDS = ["memory", "sqlite", "postgres", "mysql"] + (["sqlserver"] if SQLSERV
 
 @dataclass
 class Stores:
-    """An opened agent and master on one backend, with a fresh schema."""
+    """An opened agent and master with a fresh schema, on one backend (or, for an agent-only
+    backend, the agent on ``agent_spec`` and the master on ``spec``)."""
 
     kind: str
     agent: AgentTransport
     master: MasterStore
     spec: BackendSpec
+    agent_spec: BackendSpec | None = None
 
     async def sync(self) -> int:
         return await Syncer(self.master, [self.agent], interval=1).drain()
 
     def colocated_agent(self) -> AgentTransport:
         """The agent as a standalone cluster opens it (master in the same database)."""
-        return make_agent(self.spec, self.agent.agent_name, colocated_master=True)
+        return make_agent(self.agent_spec or self.spec, self.agent.agent_name,
+                          colocated_master=True)
 
     def second_agent(self) -> AgentTransport:
         """Another connection to the same agent (another worker process, say)."""
-        return make_agent(self.spec, self.agent.agent_name)
+        return make_agent(self.agent_spec or self.spec, self.agent.agent_name)
+
+
+def agent_spec_for(kind: str, request: pytest.FixtureRequest) -> BackendSpec | None:
+    """The agent's own spec for agent-only backends (None: the agent uses the master's)."""
+    if kind not in ("nats", "nats-current"):
+        return None
+    url = request.getfixturevalue("nats_url" if kind == "nats" else "current_nats_url")
+    cluster = f"t{uuid.uuid4().hex[:10]}"  # fresh streams per test
+    return BackendSpec("nats", url, "", (("cluster", cluster), ("stream_prefix", "JMT")))
 
 
 def spec_for(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> BackendSpec:
     prefix = f"t{uuid.uuid4().hex[:8]}_"
-    if kind == "memory":
+    if kind == "memory" or kind.startswith("nats"):
         name = f"conf-{uuid.uuid4().hex}"
         request.addfinalizer(lambda: reset_memory_space(name))
         return BackendSpec("memory", name)
@@ -66,15 +78,18 @@ def spec_for(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Backe
 async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stores]:
     kind = request.param
     spec = spec_for(kind, request, tmp_path)
+    agent_spec = agent_spec_for(kind, request)
     master = make_master(spec)
-    agent = make_agent(spec, "standalone")
+    agent = make_agent(agent_spec or spec, "standalone")
     await master.open()
     await agent.open()
     await master.migrate()
     await agent.migrate()
     try:
-        yield Stores(kind, agent, master, spec)
+        yield Stores(kind, agent, master, spec, agent_spec)
     finally:
+        if hasattr(agent, "drop"):  # agent-only brokers: delete this test's streams
+            await agent.drop()
         await agent.close()
         await master.close()
 

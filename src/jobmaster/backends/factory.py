@@ -23,6 +23,7 @@ _KINDS = {
     "postgres": _Kind("jobmaster.backends.postgres", "postgres"),
     "mysql": _Kind("jobmaster.backends.mysql", "mysql"),
     "sqlserver": _Kind("jobmaster.backends.sqlserver", "sqlserver"),
+    "nats": _Kind("jobmaster.backends.nats", "nats"),
 }
 
 

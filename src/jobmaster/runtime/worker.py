@@ -188,10 +188,23 @@ class Worker:
                 await self._wait_for_work(poll)
 
     async def _wait_for_work(self, poll: float) -> None:
+        timeout = await self._until_next_due(poll)
         try:
-            await asyncio.wait_for(self._wake.wait(), timeout=poll)
+            await asyncio.wait_for(self._wake.wait(), timeout=timeout)
         except TimeoutError:
             pass
+
+    async def _until_next_due(self, poll: float) -> float:
+        """Seconds to wait, at most ``poll``: no longer than until the next queued job is due,
+        since a job enqueued for later (a recurring slot) sends no wake-up when it comes due.
+        The delay is computed by the backend's clock (no skew)."""
+        try:
+            due_in = await self.transport.next_due_in(self._definitions, self._lanes)
+        except Exception:
+            return poll
+        if due_in is None:
+            return poll
+        return max(0.0, min(poll, due_in.total_seconds()))
 
     async def _claim(self, limit: int) -> list[ClaimedJob]:
         sent = time.monotonic()

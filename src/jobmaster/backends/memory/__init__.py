@@ -35,6 +35,7 @@ from ...model import (
 )
 from .._common import DEAD_AFTER, decode_bag, info_from_event, outcome_to_status, select_page
 from ._held import HeldSpace, MemoryHeld
+from ._schedules import MemorySchedules, ScheduleSpace
 
 Clock = Callable[[], datetime]
 
@@ -76,6 +77,7 @@ class MemorySpace:
     attempts: dict[tuple[str, int], tuple[int, Attempt]] = field(default_factory=dict)
     workers: dict[str, WorkerRecord] = field(default_factory=dict)
     listeners: list[tuple[asyncio.AbstractEventLoop, WakeUp]] = field(default_factory=list)
+    schedules: ScheduleSpace = field(default_factory=ScheduleSpace)
     held: HeldSpace = field(default_factory=HeldSpace)
 
 
@@ -88,6 +90,8 @@ MEMORY_CAPABILITIES = Capabilities(
     colocated_sync=False,
     multi_process=False,
     held_jobs=True,
+    purge_history=True,
+    recurring_schedules=True,
 )
 
 
@@ -377,6 +381,15 @@ class MemoryAgent(_MemoryStore, AgentTransport):
         return select_page((_live_info(row, self.agent_name) for row in self.space.jobs.values()),
                            query)
 
+    async def next_due_in(
+        self, definitions: Sequence[str], lanes: Sequence[str] | None
+    ) -> timedelta | None:
+        now, wanted = self.clock(), set(definitions)
+        due = [row.scheduled_at for row in self.space.jobs.values()
+               if row.status is JobStatus.QUEUED and row.scheduled_at > now
+               and row.job.definition_id in wanted and (lanes is None or row.job.lane in lanes)]
+        return min(due) - now if due else None
+
     async def read_outbox(self, limit: int) -> list[JobEvent]:
         return list(self.space.outbox[:limit])
 
@@ -455,11 +468,12 @@ def _live_info(row: _Row, agent: str) -> JobInfo:
     )
 
 
-class MemoryMaster(MemoryHeld, _MemoryStore, MasterStore):
+class MemoryMaster(MemoryHeld, MemorySchedules, _MemoryStore, MasterStore):
     """Master store in process memory."""
 
     def __init__(self, name: str = "default", *, clock: Clock = system_clock) -> None:
         super().__init__(name, clock=clock)
+        self.schedule_space = self.space.schedules
         self.held_space = self.space.held
 
     async def apply_events(self, events: Sequence[JobEvent]) -> None:

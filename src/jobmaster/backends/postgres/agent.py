@@ -32,6 +32,7 @@ from ...model import (
 )
 from .._common import decode_bag, decode_cursor, info_from_event, page_of
 from .connection import AGENT_SESSION_SETTINGS, POSTGRES_CAPABILITIES, PostgresStore
+from .due import PostgresDueTimes
 
 log = logging.getLogger("jobmaster.postgres")
 
@@ -43,7 +44,7 @@ _COPY_COLUMNS = ["id", "definition_id", "lane", "priority", "msg_data", "metadat
                  "max_retries", "timeout_ms", "backoff", "schedule_id", "trigger_source"]
 
 
-class PostgresAgent(PostgresStore, AgentTransport):
+class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
     """Agent transport on PostgreSQL."""
 
     role = "agent"

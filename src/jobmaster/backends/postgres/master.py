@@ -24,9 +24,10 @@ from ...model import (
 from .._common import DEAD_AFTER, decode_cursor, info_from_event, page_of
 from .connection import POSTGRES_CAPABILITIES, PostgresStore
 from .held import PostgresHeld
+from .schedules import PostgresSchedules
 
 
-class PostgresMaster(PostgresStore, PostgresHeld, MasterStore):
+class PostgresMaster(PostgresStore, PostgresSchedules, PostgresHeld, MasterStore):
     """Master store on PostgreSQL."""
 
     role = "master"

@@ -365,6 +365,101 @@ ORDER BY seq DESC LIMIT 1;
 SELECT job_id::text, number, started_at, finished_at, worker_id, outcome, error, traceback
 FROM {p}attempt WHERE job_id = ANY($1::uuid[]) ORDER BY job_id, number;
 
+-- name: insert_schedule
+INSERT INTO {p}schedule (
+    id, kind, static_key, profile_id, definition_id, expression_kind, expression_text,
+    expression_tz, msg_data, metadata, lane, priority, max_retries, timeout_ms, backoff, status,
+    misfire, catch_up_limit, allow_overlap, start_after, end_before, next_run_at, planned_until,
+    last_job_id, missed_count, skipped_count, generation, created_at, updated_at,
+    last_declared_at, version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+        $20, $21, $22, $23, $24, $25, $26, $27, now(), now(),
+        CASE WHEN $2 = 'static' THEN now() END, 1)
+ON CONFLICT (id) DO NOTHING
+RETURNING id;
+
+-- name: get_schedule
+SELECT * FROM {p}schedule WHERE id = $1;
+
+-- name: list_schedules
+SELECT * FROM {p}schedule
+WHERE ($1::text IS NULL OR status = $1)
+  AND ($2::text IS NULL OR kind = $2)
+  AND ($3::text IS NULL OR definition_id = $3)
+  AND ($4::text IS NULL OR profile_id = $4)
+  AND ($5::text IS NULL OR id > $5)
+ORDER BY id
+LIMIT $6;
+
+-- name: update_schedule
+UPDATE {p}schedule SET
+    static_key = $3, profile_id = $4, definition_id = $5, expression_kind = $6,
+    expression_text = $7, expression_tz = $8, msg_data = $9, metadata = $10, lane = $11,
+    priority = $12, max_retries = $13, timeout_ms = $14, backoff = $15, status = $16,
+    misfire = $17, catch_up_limit = $18, allow_overlap = $19, start_after = $20,
+    end_before = $21, next_run_at = $22, planned_until = $23, last_job_id = $24,
+    missed_count = $25, skipped_count = $26, generation = $27, updated_at = now(),
+    version = version + 1
+WHERE id = $1 AND version = $2
+RETURNING *;
+
+-- name: declare_static
+UPDATE {p}schedule SET last_declared_at = now() WHERE id = ANY($1::text[]);
+
+-- name: retire_undeclared
+UPDATE {p}schedule SET status = 'retired', version = version + 1, updated_at = now()
+WHERE kind = 'static' AND status IN ('active', 'paused') AND last_declared_at < now() - $1::interval
+RETURNING id;
+
+-- name: insert_slots
+INSERT INTO {p}schedule_slot (schedule_id, slot_at, job_id, outcome)
+SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[])
+ON CONFLICT (schedule_id, slot_at) DO NOTHING
+RETURNING schedule_id, slot_at;
+
+-- name: set_slot_outcome
+UPDATE {p}schedule_slot SET outcome = $3
+WHERE schedule_id = $1 AND slot_at = ANY($2::timestamptz[]);
+
+-- name: list_slots
+SELECT * FROM {p}schedule_slot
+WHERE schedule_id = $1 AND ($2::timestamptz IS NULL OR slot_at > $2)
+  AND ($3::text IS NULL OR outcome = $3)
+ORDER BY slot_at
+LIMIT $4;
+
+-- name: delete_slots
+WITH deleted AS (
+    DELETE FROM {p}schedule_slot WHERE schedule_id = $1 AND slot_at = ANY($2::timestamptz[])
+    RETURNING 1
+)
+SELECT count(*) FROM deleted;
+
+-- name: trim_slots
+WITH deleted AS (
+    DELETE FROM {p}schedule_slot WHERE slot_at < $1 RETURNING 1
+)
+SELECT count(*) FROM deleted;
+
+-- name: acquire_leader
+INSERT INTO {p}leader AS l (name, owner, token, expires_at)
+VALUES ($1, $2, $3, now() + $4::interval)
+ON CONFLICT (name) DO UPDATE SET
+    owner = excluded.owner,
+    token = CASE WHEN l.owner = excluded.owner AND l.expires_at > now() THEN l.token
+                 ELSE excluded.token END,
+    expires_at = excluded.expires_at
+WHERE l.expires_at <= now() OR l.owner = excluded.owner
+RETURNING token;
+
+-- name: renew_leader
+UPDATE {p}leader SET expires_at = now() + $3::interval
+WHERE name = $1 AND token = $2 AND expires_at > now()
+RETURNING name;
+
+-- name: release_leader
+DELETE FROM {p}leader WHERE name = $1 AND token = $2 RETURNING name;
+
 -- name: hold_jobs
 WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::timestamptz[],
@@ -456,6 +551,12 @@ WHERE ($1::text IS NULL OR definition_id = $1)
   AND ($6::timestamptz IS NULL OR (created_at, id) < ($6, $7::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT $8;
+
+-- name: next_due_in
+SELECT min(scheduled_at) - now() FROM {p}agent_job
+WHERE status = 'queued' AND scheduled_at > now()
+  AND definition_id = ANY($1::text[])
+  AND ($2::text[] IS NULL OR lane = ANY($2::text[]));
 
 -- name: purge_history
 WITH old AS (

@@ -40,12 +40,13 @@ from .codec import (
     ts,
 )
 from .connection import SQLITE_CAPABILITIES, SqliteStore
+from .due import SqliteDueTimes
 
 Conn = sqlite3.Connection
 _QUEUED = JobStatus.QUEUED.value
 
 
-class SqliteAgent(SqliteStore, AgentTransport):
+class SqliteAgent(SqliteStore, SqliteDueTimes, AgentTransport):
     """Agent transport on the SQLite file ``path`` (tables ``{prefix}agent_job`` and
     ``{prefix}agent_outbox``), serving the agent connection ``agent_name``."""
 

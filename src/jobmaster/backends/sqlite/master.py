@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import timedelta
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from ...abc import MasterStore
@@ -14,13 +14,14 @@ from .._common import DEAD_AFTER, info_from_event, page_of
 from .codec import attempt_from, dt, event_from, event_params, filtered_query, now_ts, ts
 from .connection import SqliteStore
 from .held import SqliteHeld
+from .schedules import SqliteSchedules
 
 Conn = sqlite3.Connection
 
 _FINAL = frozenset(status.value for status in JobStatus if status.is_final)
 
 
-class SqliteMaster(SqliteStore, SqliteHeld, MasterStore):
+class SqliteMaster(SqliteStore, SqliteSchedules, SqliteHeld, MasterStore):
     """Master store on the SQLite file ``path`` (tables ``{prefix}job``, ``{prefix}attempt``
     and ``{prefix}worker``)."""
 

@@ -234,6 +234,90 @@ SELECT * FROM {p}agent_outbox
 WHERE job_id = ? AND status IN ('succeeded', 'failed', 'cancelled')
 ORDER BY seq DESC LIMIT 1
 
+-- name: insert_schedule
+INSERT INTO {p}schedule (
+    id, kind, static_key, profile_id, definition_id, expression_kind, expression_text,
+    expression_tz, msg_data, metadata, lane, priority, max_retries, timeout_ms, backoff, status,
+    misfire, catch_up_limit, allow_overlap, start_after, end_before, next_run_at, planned_until,
+    last_job_id, missed_count, skipped_count, generation, created_at, updated_at,
+    last_declared_at, version)
+VALUES (:id, :kind, :static_key, :profile_id, :definition_id, :expression_kind,
+    :expression_text, :expression_tz, :msg_data, :metadata, :lane, :priority, :max_retries,
+    :timeout_ms, :backoff, :status, :misfire, :catch_up_limit, :allow_overlap, :start_after,
+    :end_before, :next_run_at, :planned_until, :last_job_id, :missed_count, :skipped_count,
+    :generation, :now, :now, CASE WHEN :kind = 'static' THEN :now END, 1)
+ON CONFLICT (id) DO NOTHING
+
+-- name: get_schedule
+SELECT * FROM {p}schedule WHERE id = ?
+
+-- name: list_schedules
+SELECT * FROM {p}schedule
+WHERE (:status IS NULL OR status = :status)
+  AND (:kind IS NULL OR kind = :kind)
+  AND (:definition_id IS NULL OR definition_id = :definition_id)
+  AND (:profile_id IS NULL OR profile_id = :profile_id)
+  AND (:after_id IS NULL OR id > :after_id)
+ORDER BY id
+LIMIT :limit
+
+-- name: update_schedule
+UPDATE {p}schedule SET
+    static_key = :static_key, profile_id = :profile_id, definition_id = :definition_id,
+    expression_kind = :expression_kind, expression_text = :expression_text,
+    expression_tz = :expression_tz, msg_data = :msg_data, metadata = :metadata, lane = :lane,
+    priority = :priority, max_retries = :max_retries, timeout_ms = :timeout_ms,
+    backoff = :backoff, status = :status, misfire = :misfire, catch_up_limit = :catch_up_limit,
+    allow_overlap = :allow_overlap, start_after = :start_after, end_before = :end_before,
+    next_run_at = :next_run_at, planned_until = :planned_until, last_job_id = :last_job_id,
+    missed_count = :missed_count, skipped_count = :skipped_count, generation = :generation,
+    updated_at = :now,
+    version = version + 1
+WHERE id = :id AND version = :version
+
+-- name: declare_static
+UPDATE {p}schedule SET last_declared_at = ? WHERE id IN (SELECT value FROM json_each(?))
+
+-- name: retire_undeclared
+UPDATE {p}schedule SET status = 'retired', version = version + 1, updated_at = :now
+WHERE kind = 'static' AND status IN ('active', 'paused') AND last_declared_at < :before
+RETURNING id
+
+-- name: insert_slot
+INSERT INTO {p}schedule_slot (schedule_id, slot_at, job_id, outcome, created_at)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (schedule_id, slot_at) DO NOTHING
+
+-- name: set_slot_outcome
+UPDATE {p}schedule_slot SET outcome = ? WHERE schedule_id = ? AND slot_at = ?
+
+-- name: list_slots
+SELECT * FROM {p}schedule_slot
+WHERE schedule_id = :schedule_id AND (:after IS NULL OR slot_at > :after)
+  AND (:outcome IS NULL OR outcome = :outcome)
+ORDER BY slot_at
+LIMIT :limit
+
+-- name: delete_slot
+DELETE FROM {p}schedule_slot WHERE schedule_id = ? AND slot_at = ?
+
+-- name: trim_slots
+DELETE FROM {p}schedule_slot WHERE slot_at < ?
+
+-- name: get_leader
+SELECT owner, token, expires_at FROM {p}leader WHERE name = ?
+
+-- name: set_leader
+INSERT INTO {p}leader (name, owner, token, expires_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, token = excluded.token,
+    expires_at = excluded.expires_at
+
+-- name: renew_leader
+UPDATE {p}leader SET expires_at = ? WHERE name = ? AND token = ? AND expires_at > ?
+
+-- name: release_leader
+DELETE FROM {p}leader WHERE name = ? AND token = ?
+
 -- name: hold_job
 INSERT INTO {p}held_job (id, definition_id, lane, priority, scheduled_at, created_at, msg_data,
                          metadata, max_retries, timeout_ms, backoff, idempotency_key,
@@ -304,6 +388,12 @@ SELECT id AS job_id, id, 1 AS version, 'scheduled' AS status, definition_id, lan
        timeout_ms, idempotency_key, schedule_id, trigger_source, NULL AS last_error,
        NULL AS finished_at, '' AS agent
 FROM {p}held_job WHERE id = ?
+
+-- name: next_due_at
+SELECT min(scheduled_at) FROM {p}agent_job
+WHERE status = 'queued' AND scheduled_at > :now
+  AND definition_id IN (SELECT value FROM json_each(:definitions))
+  AND (:lanes IS NULL OR lane IN (SELECT value FROM json_each(:lanes)))
 
 -- name: purge_old_ids
 SELECT id FROM {p}job WHERE finished_at < ? ORDER BY finished_at LIMIT ?

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -130,3 +131,12 @@ def select_page(infos: Iterable[JobInfo], query: JobQuery) -> JobPage:
     if after is not None:
         rows = [info for info in rows if (info.created_at, info.id) < after]
     return page_of(rows[: query.limit + 1], query.limit)
+
+
+def is_uuid(value: str) -> bool:
+    """True when ``value`` is a UUID (job ids are; anything else cannot match a uuid column)."""
+    try:
+        uuid.UUID(value)
+        return True
+    except (ValueError, AttributeError, TypeError):
+        return False

@@ -30,9 +30,10 @@ from ...model import (
     RescueResult,
     TriggerSource,
 )
-from .._common import decode_bag, decode_cursor, info_from_event, page_of
+from .._common import decode_bag, decode_cursor, info_from_event, is_uuid, page_of
 from .connection import AGENT_SESSION_SETTINGS, POSTGRES_CAPABILITIES, PostgresStore
 from .due import PostgresDueTimes
+from .rows import event_from_row
 
 log = logging.getLogger("jobmaster.postgres")
 
@@ -241,7 +242,7 @@ class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
     async def extend_leases(
         self, worker_id: str, leases: Sequence[LeaseRef], lease: timedelta
     ) -> LeaseExtension:
-        leases = [ref for ref in leases if _is_uuid(ref.job_id)]
+        leases = [ref for ref in leases if is_uuid(ref.job_id)]
         rows = await self.fast_pool.fetch(
             self.q["extend_leases"],
             worker_id,
@@ -252,7 +253,7 @@ class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
         return LeaseExtension(frozenset(r[0] for r in rows), frozenset(r[0] for r in rows if r[1]))
 
     async def finish(self, results: Sequence[AttemptResult]) -> set[str]:
-        results = [r for r in results if _is_uuid(r.job_id)]
+        results = [r for r in results if is_uuid(r.job_id)]
         rows = await self.fast_pool.fetch(
             self.q["finish"],
             [r.job_id for r in results],
@@ -270,7 +271,7 @@ class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
         return {row[0] for row in rows}
 
     async def release(self, leases: Sequence[LeaseRef]) -> int:
-        leases = [ref for ref in leases if _is_uuid(ref.job_id)]
+        leases = [ref for ref in leases if is_uuid(ref.job_id)]
         count: int = await self.fast_pool.fetchval(
             self.q["release"], [r.job_id for r in leases], [r.lease_token for r in leases]
         )
@@ -280,7 +281,7 @@ class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
 
     # -- cancel, reschedule, rescue ---------------------------------------------------------
     async def cancel(self, job_id: str) -> CancelOutcome:
-        if not _is_uuid(job_id):
+        if not is_uuid(job_id):
             return CancelOutcome.NOT_FOUND
         if await self.pool.fetchval(self.q["cancel_queued"], job_id):
             return CancelOutcome.CANCELLED
@@ -289,7 +290,7 @@ class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
         return CancelOutcome.NOT_FOUND
 
     async def reschedule(self, job_id: str, when: datetime) -> bool:
-        if not _is_uuid(job_id):
+        if not is_uuid(job_id):
             return False
         moved = bool(await self.pool.fetchval(self.q["reschedule"], job_id, when))
         if moved:
@@ -297,7 +298,7 @@ class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
         return moved
 
     async def retry_now(self, job_id: str) -> bool:
-        if not _is_uuid(job_id):
+        if not is_uuid(job_id):
             return False
         moved = bool(await self.pool.fetchval(self.q["reschedule"], job_id, None))
         if moved:
@@ -316,7 +317,7 @@ class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
 
     # -- views and outbox -------------------------------------------------------------------
     async def get_job(self, job_id: str) -> JobInfo | None:
-        if not _is_uuid(job_id):
+        if not is_uuid(job_id):
             return None
         row = await self.pool.fetchrow(self.q["get_live_job"], job_id)
         if row is not None:
@@ -351,54 +352,6 @@ class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
     async def sync_colocated(self, limit: int) -> int:
         count: int = await self.fast_pool.fetchval(self.q["sync_colocated"], limit, self.agent_name)
         return count
-
-
-def _is_uuid(value: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(value)
-        return True
-    except (ValueError, AttributeError, TypeError):
-        return False
-
-
-def event_from_row(row: Any, agent: str) -> JobEvent:
-    """A JobEvent from a ``read_outbox`` row."""
-    attempt = None
-    if row["a_number"] is not None:
-        attempt = Attempt(
-            row["a_number"],
-            row["a_started_at"],
-            row["a_finished_at"],
-            row["a_worker"],
-            AttemptOutcome(row["a_outcome"]),
-            row["a_error"],
-            row["a_traceback"],
-        )
-    return JobEvent(
-        seq=row["seq"],
-        job_id=row["job_id"],
-        version=row["version"],
-        status=JobStatus(row["status"]),
-        definition_id=row["definition_id"],
-        lane=row["lane"],
-        priority=row["priority"],
-        scheduled_at=row["scheduled_at"],
-        created_at=row["created_at"],
-        msg_data=row["msg_data"],
-        metadata=row["metadata"],
-        attempt_count=row["attempt_count"],
-        max_retries=row["max_retries"],
-        timeout_ms=row["timeout_ms"],
-        idempotency_key=row["idempotency_key"],
-        schedule_id=row["schedule_id"],
-        trigger=TriggerSource(row["trigger_source"]),
-        last_error=row["last_error"],
-        finished_at=row["finished_at"],
-        agent=agent,
-        attempt=attempt,
-    )
 
 
 def _live_info(row: Any, agent: str) -> JobInfo:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from ...model import EnqueueResult, HeldJob, JobQuery, NewJob, TriggerSource
-from .._common import decode_cursor
+from .._common import decode_cursor, is_uuid
 from ..sql import Queries
 
 
@@ -63,15 +63,15 @@ class PostgresHeld:
         return int(status.split()[-1])
 
     async def cancel_held(self, job_id: str) -> bool:
-        return _is_uuid(job_id) and bool(await self.pool.fetchval(self.q["cancel_held"], job_id))
+        return is_uuid(job_id) and bool(await self.pool.fetchval(self.q["cancel_held"], job_id))
 
     async def reschedule_held(self, job_id: str, when: datetime) -> bool:
-        return _is_uuid(job_id) and bool(
+        return is_uuid(job_id) and bool(
             await self.pool.fetchval(self.q["reschedule_held"], job_id, when))
 
     async def get_held_row(self, job_id: str) -> Any:
         """The held job's row shaped like a history row, or None."""
-        return await self.pool.fetchrow(self.q["get_held"], job_id) if _is_uuid(job_id) else None
+        return await self.pool.fetchrow(self.q["get_held"], job_id) if is_uuid(job_id) else None
 
     async def list_held_rows(self, query: JobQuery) -> list[Any]:
         """Held jobs matching ``query`` (newest first, ``limit + 1`` rows), history-shaped."""
@@ -93,10 +93,3 @@ def _held(row: Any, token: str) -> HeldJob:
     return HeldJob(job, row["scheduled_at"], row["created_at"], token,
                    retaken=row["promote_takes"] > 1)
 
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-        return True
-    except (ValueError, AttributeError, TypeError):
-        return False

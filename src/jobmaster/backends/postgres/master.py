@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -12,18 +11,17 @@ from ...abc import MasterStore
 from ...config import BackendSpec
 from ...model import (
     Attempt,
-    AttemptOutcome,
     JobEvent,
     JobInfo,
     JobPage,
     JobQuery,
     JobStatus,
-    TriggerSource,
     WorkerRecord,
 )
-from .._common import DEAD_AFTER, decode_cursor, info_from_event, page_of
+from .._common import DEAD_AFTER, decode_cursor, info_from_event, is_uuid, page_of
 from .connection import POSTGRES_CAPABILITIES, PostgresStore
 from .held import PostgresHeld
+from .rows import attempt_from_row, event_from_row
 from .schedules import PostgresSchedules
 
 
@@ -45,20 +43,20 @@ class PostgresMaster(PostgresStore, PostgresSchedules, PostgresHeld, MasterStore
                 await conn.execute(self.q["apply_attempts"], *_attempt_columns(attempts))
 
     async def get_job(self, job_id: str) -> JobInfo | None:
-        if not _is_uuid(job_id):
+        if not is_uuid(job_id):
             return None
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(self.q["get_job"], job_id)
             if row is None:
                 held = await conn.fetchrow(self.q["get_held"], job_id)
-                return None if held is None else info_from_event(_event(held), [])
+                return None if held is None else info_from_event(event_from_row(held), [])
             attempts = await conn.fetch(self.q["get_attempts"], job_id)
-        return info_from_event(_event(row), [_attempt(a) for a in attempts])
+        return info_from_event(event_from_row(row), [attempt_from_row(a) for a in attempts])
 
     async def get_attempts(self, job_id: str) -> list[Attempt]:
-        if not _is_uuid(job_id):
+        if not is_uuid(job_id):
             return []
-        return [_attempt(a) for a in await self.pool.fetch(self.q["get_attempts"], job_id)]
+        return [attempt_from_row(a) for a in await self.pool.fetch(self.q["get_attempts"], job_id)]
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
         rows: list[Any] = []
@@ -71,8 +69,8 @@ class PostgresMaster(PostgresStore, PostgresSchedules, PostgresHeld, MasterStore
         attempts: dict[str, list[Attempt]] = {r["id"]: [] for r in kept}
         if attempts:
             for a in await self.pool.fetch(self.q["list_attempts"], list(attempts)):
-                attempts[a["job_id"]].append(_attempt(a))
-        infos = [info_from_event(_event(row), attempts.get(row["id"], [])) for row in rows]
+                attempts[a["job_id"]].append(attempt_from_row(a))
+        infos = [info_from_event(event_from_row(row), attempts.get(row["id"], [])) for row in rows]
         return page_of(infos[: query.limit + 1], query.limit)
 
     async def _history_rows(self, query: JobQuery) -> list[Any]:
@@ -193,47 +191,3 @@ def _attempt_columns(events: list[JobEvent]) -> list[list[Any]]:
         [a.traceback for _, a in attempts],
     ]
 
-
-def _event(row: Any) -> JobEvent:
-    return JobEvent(
-        seq=0,
-        job_id=row["id"],
-        version=row["version"],
-        status=JobStatus(row["status"]),
-        definition_id=row["definition_id"],
-        lane=row["lane"],
-        priority=row["priority"],
-        scheduled_at=row["scheduled_at"],
-        created_at=row["created_at"],
-        msg_data=row["msg_data"],
-        metadata=row["metadata"],
-        attempt_count=row["attempt_count"],
-        max_retries=row["max_retries"],
-        timeout_ms=row["timeout_ms"],
-        idempotency_key=row["idempotency_key"],
-        schedule_id=row["schedule_id"],
-        trigger=TriggerSource(row["trigger_source"]),
-        last_error=row["last_error"],
-        finished_at=row["finished_at"],
-        agent=row["agent"],
-    )
-
-
-def _attempt(row: Any) -> Attempt:
-    return Attempt(
-        row["number"],
-        row["started_at"],
-        row["finished_at"],
-        row["worker_id"],
-        AttemptOutcome(row["outcome"]),
-        row["error"],
-        row["traceback"],
-    )
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-        return True
-    except (ValueError, AttributeError, TypeError):
-        return False

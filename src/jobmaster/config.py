@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -25,10 +25,11 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 class BackendSpec:
     """Which backend a role uses and how to reach it (``target`` is a DSN or a file path)."""
 
-    kind: str  # "memory" | "sqlite" | "postgres"
-    target: str
+    kind: str  # "memory" | "sqlite" | "postgres" | "mysql" | "sqlserver" | "nats"
+    target: str = field(repr=False)
     table_prefix: str = "jm_"
-    options: tuple[tuple[str, Any], ...] = ()
+    #: Driver options (may hold credentials: never shown in reprs or logs).
+    options: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
 
     def describe(self) -> str:
         """Where it points, without credentials."""
@@ -51,8 +52,9 @@ class WorkerConfig:
     lease: timedelta = timedelta(seconds=30)
     #: Jobs claimed ahead of free execution slots (0 = claim only for free slots).
     prefetch: int | None = None
-    #: How long idle workers sleep between polls when the transport cannot notify.
-    poll_interval: timedelta = timedelta(milliseconds=500)
+    #: Longest idle wait between claims. Default: 500 ms on transports that wake workers
+    #: (LISTEN/NOTIFY), 50 ms on those that cannot (SQLite, MySQL, SQL Server, NATS).
+    poll_interval: timedelta | None = None
     #: How long a graceful stop waits for running jobs before abandoning them.
     shutdown_grace: timedelta = timedelta(seconds=30)
     #: Threads for synchronous handlers (default: concurrency).
@@ -357,6 +359,11 @@ def _validate_options(options: ClusterOptions) -> None:
         raise ConfigurationError("default_max_retries", "must be between 0 and 100")
     if options.max_message_bytes <= 0:
         raise ConfigurationError("max_message_bytes", "must be positive")
+    for name in ("sync_interval", "promote_interval", "rescue_interval", "heartbeat_interval"):
+        if getattr(options, name) <= timedelta(0):
+            raise ConfigurationError(name, "must be positive")
+    if options.retention is not None and options.retention <= timedelta(0):
+        raise ConfigurationError("retention", "must be positive (or None to keep everything)")
     if options.agent_horizon < timedelta(seconds=10):
         raise ConfigurationError("agent_horizon", "must be at least 10 seconds")
     if options.planner_window < timedelta(seconds=1):

@@ -21,316 +21,37 @@ Time zones are kept as fixed UTC offsets (a ``ZoneInfo`` comes back as ``timezon
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import datetime as dt
-import json
-import math
 import re
-import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, Self, TypeAlias, TypeVar, cast
 
+from ._message_codec import (
+    SUPPORTED_TYPES_TEXT,
+    UnresolvedEnum,
+    encode_payload,
+    encode_value,
+    enum_member,
+    enum_path,
+    type_name,
+)
+from ._message_decoding import decode_payload
+
 __all__ = ["SUPPORTED_TYPES_TEXT", "JsonValue", "MessageData", "Metadata", "UnresolvedEnum"]
+
+# Public here (documentation, pickles and reprs name this module), defined with the codec.
+UnresolvedEnum.__module__ = __name__
 
 JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
 """A JSON-like value: primitives, lists and ``str``-keyed dicts of JSON-like values."""
 
-SUPPORTED_TYPES_TEXT = (
-    "str, int, float, bool, None, bytes, Decimal, datetime (aware), date, time, timedelta, "
-    "UUID, Enum, and JSON lists/dicts"
-)
-"""Human-readable list of supported value types, used in error messages."""
-
-_TAG = "$t"
-_MAX_RAW_INT_BITS = 2000  # ~600 digits: far below the interpreter's int<->str digit limit.
-_MAX_JSON_DEPTH = 200
-_ECHO_LIMIT = 200
 _INT_TEXT = re.compile(r"[+-]?[0-9]+")
 _E = TypeVar("_E", bound=Enum)
 _T = TypeVar("_T")
-_Clock = TypeVar("_Clock", dt.datetime, dt.time)
-
-
-@dataclass(frozen=True, slots=True)
-class UnresolvedEnum:
-    """An enum member decoded in a process where its enum class is not importable.
-
-    Decoding looks the enum class up in already-imported modules only (it never imports).
-    When the class is missing, the value is kept as this placeholder, which encodes back
-    to exactly the same payload and which :meth:`MessageData.get_enum` converts to a member.
-    """
-
-    enum_type: str
-    """The enum's class, as ``"module:QualName"``."""
-    name: str
-    """The member's name."""
-    value: object
-    """The member's value (decoded)."""
-
-
-def _type_name(value: object) -> str:
-    cls = type(value)
-    if cls.__module__ == "builtins":
-        return cls.__qualname__
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _enum_path(cls: type[Enum]) -> str:
-    return f"{cls.__module__}:{cls.__qualname__}"
-
-
-# ---------------------------------------------------------------------------------------------
-# Encoding: python value -> JSON-ready value
-# ---------------------------------------------------------------------------------------------
-
-
-class _Encoder:
-    """Validates one value for ``key`` and returns ``(stored python value, JSON-ready value)``."""
-
-    __slots__ = ("bag_name", "key")
-
-    def __init__(self, bag_name: str, key: str) -> None:
-        self.bag_name = bag_name
-        self.key = key
-
-    def unsupported(self, value: object) -> TypeError:
-        return TypeError(
-            f"{self.bag_name} value for {self.key!r} has unsupported type {_type_name(value)}; "
-            f"supported: {SUPPORTED_TYPES_TEXT}"
-        )
-
-    def invalid(self, reason: str) -> ValueError:
-        return ValueError(f"{self.bag_name} value for {self.key!r} {reason}")
-
-    def encode(self, value: Any) -> tuple[object, object]:
-        cls = type(value)
-        if cls is str or cls is bool or value is None:
-            return value, value
-        if cls is int:
-            return value, self._int(value)
-        if cls is float:
-            return value, self._float(value)
-        if isinstance(value, Enum):
-            return value, self._enum(value)
-        handler = _ENCODERS.get(cls)
-        if handler is None:
-            raise self.unsupported(value)
-        return handler(self, value)
-
-    @staticmethod
-    def _int(value: int) -> object:
-        if value.bit_length() <= _MAX_RAW_INT_BITS:
-            return value
-        return {_TAG: "int", "v": format(value, "x")}  # hex has no digit limit
-
-    @staticmethod
-    def _float(value: float) -> object:
-        if math.isfinite(value):
-            return value
-        return {_TAG: "float", "v": repr(value)}  # "nan", "inf", "-inf"
-
-    def _enum(self, member: Enum) -> object:
-        _, encoded_value = self.encode(member.value)
-        return {_TAG: "enum", "e": _enum_path(type(member)), "n": member.name, "v": encoded_value}
-
-    def _datetime(self, value: dt.datetime) -> tuple[object, object]:
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise self.invalid(
-                "is a naive datetime; pass an aware datetime (e.g. datetime.now(timezone.utc))"
-            )
-        return value, {_TAG: "datetime", "v": value.isoformat()}
-
-    def _unresolved_enum(self, value: UnresolvedEnum) -> tuple[object, object]:
-        _, encoded_value = self.encode(value.value)
-        encoded = {_TAG: "enum", "e": value.enum_type, "n": value.name, "v": encoded_value}
-        return value, encoded
-
-    def _json_container(self, value: object) -> tuple[object, object]:
-        copied = self._json_copy(value, 0)
-        if type(copied) is list:
-            return copied, copied
-        return copied, {_TAG: "json", "v": copied}
-
-    def _json_copy(self, value: Any, depth: int) -> object:
-        """Validated copy of a JSON-like value (tuples become lists)."""
-        cls = type(value)
-        if cls is str or cls is bool or value is None:
-            return value
-        if cls is int:
-            if value.bit_length() > _MAX_RAW_INT_BITS:
-                raise self.invalid(
-                    f"contains an int above {_MAX_RAW_INT_BITS} bits in a JSON value"
-                )
-            return value
-        if cls is float:
-            if not math.isfinite(value):
-                raise self.invalid(f"contains a non-finite float ({value!r}) in a JSON value")
-            return value
-        if depth >= _MAX_JSON_DEPTH:
-            raise self.invalid(f"is nested deeper than {_MAX_JSON_DEPTH} levels")
-        if cls is list or cls is tuple:
-            return [self._json_copy(item, depth + 1) for item in value]
-        if cls is dict:
-            copied: dict[str, object] = {}
-            for item_key, item in value.items():
-                if type(item_key) is not str:
-                    raise TypeError(
-                        f"{self.bag_name} value for {self.key!r} has a JSON dict key of type "
-                        f"{_type_name(item_key)}; JSON dict keys must be str"
-                    )
-                copied[item_key] = self._json_copy(item, depth + 1)
-            return copied
-        raise TypeError(
-            f"{self.bag_name} value for {self.key!r} contains unsupported type "
-            f"{_type_name(value)} in a JSON list/dict; JSON values may only hold "
-            "str, int, float, bool, None, lists and dicts"
-        )
-
-
-def _tagged(
-    tag: str, to_text: Callable[[Any], object]
-) -> Callable[[_Encoder, Any], tuple[object, object]]:
-    def encode(_encoder: _Encoder, value: Any) -> tuple[object, object]:
-        return value, {_TAG: tag, "v": to_text(value)}
-
-    return encode
-
-
-def _bytes_encoder(_encoder: _Encoder, value: Any) -> tuple[object, object]:
-    data = bytes(value)
-    return data, {_TAG: "bytes", "v": base64.b64encode(data).decode("ascii")}
-
-
-def _timedelta_parts(value: dt.timedelta) -> list[int]:
-    return [value.days, value.seconds, value.microseconds]
-
-
-_ENCODERS: dict[type, Callable[[_Encoder, Any], tuple[object, object]]] = {
-    bytes: _bytes_encoder,
-    bytearray: _bytes_encoder,
-    Decimal: _tagged("decimal", str),
-    dt.datetime: _Encoder._datetime,
-    dt.date: _tagged("date", dt.date.isoformat),
-    dt.time: _tagged("time", dt.time.isoformat),
-    dt.timedelta: _tagged("timedelta", _timedelta_parts),
-    uuid.UUID: _tagged("uuid", str),
-    list: _Encoder._json_container,
-    tuple: _Encoder._json_container,
-    dict: _Encoder._json_container,
-    UnresolvedEnum: _Encoder._unresolved_enum,
-}
-
-
-# ---------------------------------------------------------------------------------------------
-# Decoding: JSON-ready value -> python value
-# ---------------------------------------------------------------------------------------------
-
-
-def _resolve_enum(path: str) -> type[Enum] | None:
-    """Find an enum class among already-imported modules (never imports anything)."""
-    module_name, _, qualname = path.partition(":")
-    obj: object = sys.modules.get(module_name)
-    for part in qualname.split("."):
-        if obj is None:
-            return None
-        obj = getattr(obj, part, None)
-    if isinstance(obj, type) and issubclass(obj, Enum):
-        return obj
-    return None
-
-
-def _decode_enum(tagged: dict[str, Any]) -> object:
-    path, name, value = tagged["e"], tagged["n"], _decode_value(tagged["v"])
-    if type(path) is not str or type(name) is not str:
-        raise ValueError("enum tag needs str 'e' and 'n'")
-    enum_type = _resolve_enum(path)
-    if enum_type is not None:
-        try:
-            return enum_type(value)
-        except (ValueError, TypeError):
-            if name in enum_type.__members__:
-                return enum_type.__members__[name]
-    return UnresolvedEnum(path, name, value)
-
-
-def _decode_float(text: str) -> float:
-    value = float(text)
-    if math.isfinite(value):
-        raise ValueError("float tag is only used for nan/inf")
-    return value
-
-
-_SUBSECOND_OFFSET = re.compile(r"([+-])([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{6})")
-
-
-def _with_exact_offset(value: _Clock, text: str) -> _Clock:
-    """Restore an offset's microseconds, which ``fromisoformat`` drops before Python 3.12."""
-    if len(text) < 16 or text[-7] != ".":
-        return value
-    match = _SUBSECOND_OFFSET.fullmatch(text, len(text) - 16)
-    if match is None:
-        return value
-    sign, hours, minutes, seconds, micros = match.groups()
-    offset = dt.timedelta(
-        hours=int(hours), minutes=int(minutes), seconds=int(seconds), microseconds=int(micros)
-    )
-    return value.replace(tzinfo=dt.timezone(-offset if sign == "-" else offset))
-
-
-def _decode_datetime(text: str) -> dt.datetime:
-    value = _with_exact_offset(dt.datetime.fromisoformat(text), text)
-    if value.utcoffset() is None:
-        raise ValueError("datetime without a UTC offset")
-    return value
-
-
-def _decode_time(text: str) -> dt.time:
-    return _with_exact_offset(dt.time.fromisoformat(text), text)
-
-
-def _reject_constant(name: str) -> object:
-    raise ValueError(f"{name} is not valid JSON")  # canonical payloads never hold NaN/Infinity
-
-
-_JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
-# One shared encoder: json.dumps() with options would build a new JSONEncoder on every call.
-_JSON_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-_DECODERS: dict[str, Callable[[Any], object]] = {
-    "json": lambda v: v,
-    "int": lambda v: int(v, 16),
-    "float": _decode_float,
-    "bytes": lambda v: base64.b64decode(v.encode("ascii"), validate=True),
-    "decimal": Decimal,
-    "datetime": _decode_datetime,
-    "date": dt.date.fromisoformat,
-    "time": _decode_time,
-    "timedelta": lambda v: dt.timedelta(days=v[0], seconds=v[1], microseconds=v[2]),
-    "uuid": uuid.UUID,
-}
-
-
-def _decode_value(raw: Any) -> object:
-    if type(raw) is not dict:
-        return raw
-    tag = raw.get(_TAG)
-    if tag == "enum":
-        return _decode_enum(raw)
-    decoder = _DECODERS.get(tag) if type(tag) is str else None
-    if decoder is None:
-        raise ValueError(f"unknown type tag {tag!r}")
-    return decoder(raw["v"])
-
-
-# ---------------------------------------------------------------------------------------------
-# The bags
-# ---------------------------------------------------------------------------------------------
 
 
 class _TypedBag(Mapping[str, object]):
@@ -373,20 +94,10 @@ class _TypedBag(Mapping[str, object]):
                 a NaN/infinite float, an int above 2000 bits, or is nested too deeply.
         """
         if type(key) is not str:
-            raise TypeError(f"{type(self).__name__} keys must be str, not {_type_name(key)}")
+            raise TypeError(f"{type(self).__name__} keys must be str, not {type_name(key)}")
         if not key:
             raise ValueError(f"{type(self).__name__} keys must be non-empty")
-        cls = type(value)
-        if (
-            cls is str
-            or cls is bool
-            or value is None
-            or (cls is int and value.bit_length() <= _MAX_RAW_INT_BITS)
-            or (cls is float and math.isfinite(value))
-        ):
-            stored = encoded = value  # fast path: JSON-native primitives are stored raw
-        else:
-            stored, encoded = _Encoder(type(self).__name__, key).encode(value)
+        stored, encoded = encode_value(type(self).__name__, key, value)
         self._values[key] = stored
         self._encoded[key] = encoded
         self._text = None
@@ -415,7 +126,7 @@ class _TypedBag(Mapping[str, object]):
             return cls(value)
         raise TypeError(
             f"{cls.__name__}.from_value expects None, a dict or a {cls.__name__}, "
-            f"not {_type_name(value)}"
+            f"not {type_name(value)}"
         )
 
     def copy(self) -> Self:
@@ -436,7 +147,7 @@ class _TypedBag(Mapping[str, object]):
         """The canonical JSON text of this bag (compact separators, UTF-8 characters kept)."""
         text = self._text
         if text is None:
-            text = self._text = _JSON_ENCODER.encode(self._encoded)
+            text = self._text = encode_payload(self._encoded)
         return text
 
     def encoded_size(self) -> int:
@@ -456,21 +167,7 @@ class _TypedBag(Mapping[str, object]):
         bag = cls()
         if text == "{}" or text == b"{}":
             return bag
-        try:
-            loaded = _JSON_DECODER.decode(text if isinstance(text, str) else text.decode("utf-8"))
-        except (ValueError, TypeError) as error:
-            echo = text if isinstance(text, str) else bytes(text).decode("utf-8", "replace")
-            if len(echo) > _ECHO_LIMIT:
-                echo = echo[:_ECHO_LIMIT] + "..."
-            raise ValueError(
-                f"{cls.__name__} payload is not valid JSON: {echo!r} ({error})"
-            ) from None
-        if type(loaded) is not dict:
-            raise ValueError(
-                f"{cls.__name__} payload must be a JSON object, not {_type_name(loaded)}"
-            )
-        bag._encoded = loaded
-        bag._values = {key: _decode_field(cls.__name__, key, raw) for key, raw in loaded.items()}
+        bag._encoded, bag._values = decode_payload(cls.__name__, text)
         return bag
 
     # -- mapping protocol ------------------------------------------------------------------
@@ -514,10 +211,7 @@ class _TypedBag(Mapping[str, object]):
         Raises:
             KeyError: ``key`` is absent.  TypeError: the value is not a str.
         """
-        value = self._lookup(key)
-        if type(value) is str:
-            return value
-        raise self._mismatch(key, "str", value)
+        return self._exact(key, str)
 
     def get_int(self, key: str) -> int:
         """The ``int`` under ``key``; a str of decimal digits (``"-42"``) is converted.
@@ -560,10 +254,7 @@ class _TypedBag(Mapping[str, object]):
         Raises:
             KeyError: ``key`` is absent.  TypeError: the value is not a bool.
         """
-        value = self._lookup(key)
-        if type(value) is bool:
-            return value
-        raise self._mismatch(key, "bool", value)
+        return self._exact(key, bool)
 
     def get_decimal(self, key: str) -> Decimal:
         """The ``Decimal`` under ``key``; an ``int`` or a numeric str (``"12.50"``) is converted.
@@ -592,10 +283,7 @@ class _TypedBag(Mapping[str, object]):
         Raises:
             KeyError: ``key`` is absent.  TypeError: the value is not a datetime.
         """
-        value = self._lookup(key)
-        if type(value) is dt.datetime:
-            return value
-        raise self._mismatch(key, "datetime", value)
+        return self._exact(key, dt.datetime)
 
     def get_date(self, key: str) -> dt.date:
         """The ``date`` under ``key`` (a ``datetime`` is refused, not truncated).
@@ -603,10 +291,7 @@ class _TypedBag(Mapping[str, object]):
         Raises:
             KeyError: ``key`` is absent.  TypeError: the value is not a date.
         """
-        value = self._lookup(key)
-        if type(value) is dt.date:
-            return value
-        raise self._mismatch(key, "date", value)
+        return self._exact(key, dt.date)
 
     def get_time(self, key: str) -> dt.time:
         """The ``time`` under ``key``.
@@ -614,10 +299,7 @@ class _TypedBag(Mapping[str, object]):
         Raises:
             KeyError: ``key`` is absent.  TypeError: the value is not a time.
         """
-        value = self._lookup(key)
-        if type(value) is dt.time:
-            return value
-        raise self._mismatch(key, "time", value)
+        return self._exact(key, dt.time)
 
     def get_timedelta(self, key: str) -> dt.timedelta:
         """The ``timedelta`` under ``key`` (numbers of seconds are not converted).
@@ -625,10 +307,7 @@ class _TypedBag(Mapping[str, object]):
         Raises:
             KeyError: ``key`` is absent.  TypeError: the value is not a timedelta.
         """
-        value = self._lookup(key)
-        if type(value) is dt.timedelta:
-            return value
-        raise self._mismatch(key, "timedelta", value)
+        return self._exact(key, dt.timedelta)
 
     def get_uuid(self, key: str) -> uuid.UUID:
         """The ``UUID`` under ``key``; a str in any form ``uuid.UUID`` parses is converted.
@@ -652,10 +331,7 @@ class _TypedBag(Mapping[str, object]):
         Raises:
             KeyError: ``key`` is absent.  TypeError: the value is not bytes.
         """
-        value = self._lookup(key)
-        if type(value) is bytes:
-            return value
-        raise self._mismatch(key, "bytes", value)
+        return self._exact(key, bytes)
 
     def get_json(self, key: str) -> JsonValue:
         """A fresh deep copy of the JSON-like value under ``key``.
@@ -687,9 +363,9 @@ class _TypedBag(Mapping[str, object]):
         value = self._lookup(key)
         if isinstance(value, enum_type):
             return value
-        member = _to_member(value, enum_type)
+        member = enum_member(value, enum_type)
         if member is None:
-            raise self._mismatch(key, _enum_path(enum_type).replace(":", "."), value)
+            raise self._mismatch(key, enum_path(enum_type).replace(":", "."), value)
         return member
 
     # -- try-getters -----------------------------------------------------------------------
@@ -759,8 +435,15 @@ class _TypedBag(Mapping[str, object]):
 
     def _mismatch(self, key: str, expected: str, value: object) -> TypeError:
         return TypeError(
-            f"{type(self).__name__} value for {key!r} is {_type_name(value)}, expected {expected}"
+            f"{type(self).__name__} value for {key!r} is {type_name(value)}, expected {expected}"
         )
+
+    def _exact(self, key: str, expected: type[_T]) -> _T:
+        """The value under ``key`` when its type is exactly ``expected`` (no subclasses)."""
+        value = self._lookup(key)
+        if type(value) is expected:
+            return value
+        raise self._mismatch(key, expected.__name__, value)
 
     @staticmethod
     def _try(getter: Callable[[str], _T], key: str) -> _T | None:
@@ -768,39 +451,6 @@ class _TypedBag(Mapping[str, object]):
             return getter(key)
         except (KeyError, TypeError):
             return None
-
-
-def _decode_field(bag_name: str, key: str, raw: object) -> object:
-    if type(raw) is not dict:  # fast path: raw primitives and JSON lists
-        return raw
-    try:
-        return _decode_value(raw)
-    except (
-        KeyError,
-        IndexError,
-        TypeError,
-        ValueError,
-        AttributeError,
-        binascii.Error,
-        InvalidOperation,
-    ) as error:
-        raise ValueError(f"{bag_name} payload has a malformed value for {key!r}: {error}") from None
-
-
-def _to_member(value: object, enum_type: type[_E]) -> _E | None:
-    if isinstance(value, UnresolvedEnum):
-        if value.enum_type != _enum_path(enum_type):
-            return None
-        value = value.value
-    elif isinstance(value, Enum) or type(value) is bool:
-        return None
-    try:
-        return enum_type(value)
-    except (ValueError, TypeError):
-        pass
-    if type(value) is str and value in enum_type.__members__:
-        return enum_type.__members__[value]
-    return None
 
 
 class MessageData(_TypedBag):

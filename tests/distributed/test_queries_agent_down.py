@@ -37,13 +37,6 @@ async def _producer_with_two_agents(owned_pg: Any, pg_database: str
     return a1_pg, producer, ids
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: src/jobmaster/app.py JobMaster.get_job, list_jobs, _cancel, _reschedule, _retry_now "
-    "loop over self._online() (agents that could not be OPENED at start) and await each agent "
-    "unguarded, so an agent that goes down later raises its connection error "
-    "(ConnectionRefusedError) even for jobs on other agents; fix: catch errors for which "
-    "_transient(agent, exc) is true, router.mark_down(agent), skip it, and only raise "
-    "BackendUnavailableError when the job was found nowhere else"))
 async def test_get_list_cancel_work_while_another_agent_is_down(
         owned_pg: Any, pg_database: str) -> None:
     a1_pg, producer, ids = await _producer_with_two_agents(owned_pg, pg_database)

@@ -13,11 +13,13 @@ Result = TypeVar("Result")
 class PeriodicLoop(abc.ABC, Generic[Result]):
     """Runs :meth:`run_once` every ``interval`` seconds; again at once when :meth:`busy` says so.
 
-    Failures are logged with backoff (doubling up to 30 s), never raised: a maintenance loop must
-    survive a database restart.
+    Failures are logged with backoff (doubling up to ``max_backoff``), never raised: a maintenance
+    loop must survive a database restart.
     """
 
     name = "loop"
+    #: Longest wait after failures (seconds); loops whose silence has consequences cap it lower.
+    max_backoff = 30.0
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
@@ -56,7 +58,7 @@ class PeriodicLoop(abc.ABC, Generic[Result]):
                     delay = 0
             except Exception as exc:
                 self.consecutive_failures += 1
-                delay = min(self.interval * 2**self.consecutive_failures, 30.0)
+                delay = min(self.interval * 2**self.consecutive_failures, self.max_backoff)
                 self.log.warning(
                     "%s pass failed (%s: %s); next try in %.1fs",
                     self.name,

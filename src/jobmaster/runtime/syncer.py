@@ -28,6 +28,8 @@ class Syncer(PeriodicLoop[int]):
     """
 
     name = "syncer"
+    #: After a master outage the history converges within about this long.
+    max_backoff = 2.0
 
     def __init__(self, master: MasterStore, agents: list[AgentTransport], *, interval: float,
                  batch_size: int = 5000) -> None:

@@ -24,6 +24,8 @@ class TopologyHeartbeat(PeriodicLoop[int]):
     def __init__(self, master: MasterStore, workers: Sequence[Worker], *, interval: float,
                  on_drain: DrainCallback | None = None) -> None:
         super().__init__(interval)
+        # Never go quiet longer than a heartbeat: a worker silent for 30 s is reported dead.
+        self.max_backoff = interval
         self.master = master
         self.workers = workers
         self.on_drain = on_drain

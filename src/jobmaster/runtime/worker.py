@@ -163,7 +163,8 @@ class Worker:
 
     # -- fetching ---------------------------------------------------------------------------
     async def _fetch_loop(self) -> None:
-        poll = self.config.poll_interval.total_seconds()
+        poll = (self.config.poll_interval.total_seconds() if self.config.poll_interval
+                else 0.5 if self.transport.capabilities.listen_notify else 0.05)
         errors = 0
         while not self._stopping:
             room = self._capacity - self.in_flight

@@ -21,36 +21,18 @@ from ...model import (
     CancelOutcome,
     ClaimedJob,
     EnqueueResult,
-    JobEvent,
-    JobInfo,
-    JobPage,
-    JobQuery,
     JobStatus,
     LeaseRef,
     NewJob,
     RescueResult,
 )
-from .._common import info_from_event
-from .codec import (
-    claimed_from,
-    db_time,
-    event_from,
-    json_batches,
-    json_time,
-    live_info,
-    page,
-    query_params,
-)
+from .._sqlcommon.rows import LEASE_LOST, claimed_from, db_time
+from .._sqlcommon.views import SqlAgentViews
+from .codec import DOCUMENTS, json_batches, result_json
 from .connection import MYSQL_CAPABILITIES, Cursor, MysqlStore
 
-LEASE_LOST = "lease expired: worker lost"
 
-
-def _micros(delta: timedelta) -> int:
-    return round(delta.total_seconds() * 1_000_000)
-
-
-class MysqlAgent(MysqlStore, AgentTransport):
+class MysqlAgent(MysqlStore, SqlAgentViews, AgentTransport):
     """Agent transport on MySQL/MariaDB (tables ``{prefix}agent_job``, ``{prefix}agent_outbox``)."""
 
     role = "agent"
@@ -92,7 +74,7 @@ class MysqlAgent(MysqlStore, AgentTransport):
             if job.idempotency_key:
                 held[job.idempotency_key] = job.id
             results.append(EnqueueResult(job.id, True))
-        for batch in json_batches(_job_json(job) for job in fresh):
+        for batch in json_batches(DOCUMENTS.job(job) for job in fresh):
             await cur.execute(self.q["enqueue"], {"jobs": batch})
         return results
 
@@ -116,7 +98,8 @@ class MysqlAgent(MysqlStore, AgentTransport):
         ids = tuple(row["id"] for row in rows)
         await cur.execute(self.q["claim_update"], {"worker": worker_id, "token": token,
                                                    "expires": expires, "now": now, "ids": ids})
-        return [claimed_from(row, token + row["id"], expires, row["attempt"] + 1) for row in rows]
+        return [claimed_from(row, attempt=row["attempt"] + 1, lease_token=token + row["id"],
+                             lease_expires_at=expires) for row in rows]
 
     async def _lock(self, cur: Cursor, leases: Sequence[LeaseRef],
                     owner: str | None = None) -> tuple[list[dict[str, Any]], Any]:
@@ -154,7 +137,7 @@ class MysqlAgent(MysqlStore, AgentTransport):
         accepted = {r.job_id: r for r in results if r.job_id in matched}
         if not accepted:
             return set()
-        params = [_result_json(r) for r in accepted.values()]
+        params = [result_json(r) for r in accepted.values()]
         for batch in json_batches(params):
             await cur.execute(self.q["finish"], {"results": batch, "now": now})
         done = tuple(r.job_id for r in accepted.values() if r.retry_delay is None)
@@ -222,31 +205,9 @@ class MysqlAgent(MysqlStore, AgentTransport):
         requeued = await cur.execute(self.q["rescue_requeue"], params)
         return RescueResult(requeued=requeued, failed=failed)
 
-    # -- views and outbox -------------------------------------------------------------------
-    async def get_job(self, job_id: str) -> JobInfo | None:
-        rows = await self.fetch("get_live_job", {"id": job_id})
-        if rows:
-            return live_info(rows[0], self.agent_name)
-        # Finished, but its final state still waits in the outbox for the syncer.
-        pending = await self.fetch("get_pending_final", {"id": job_id})
-        if not pending:
-            return None
-        event = event_from(pending[0], self.agent_name)
-        return info_from_event(event, [event.attempt] if event.attempt else [])
-
-    async def list_jobs(self, query: JobQuery) -> JobPage:
-        rows = await self.fetch("list_live_jobs", query_params(query))
-        return page([live_info(row, self.agent_name) for row in rows], query.limit)
-
-    async def read_outbox(self, limit: int) -> list[JobEvent]:
-        rows = await self.fetch("read_outbox", {"limit": limit})
-        return [event_from(row, self.agent_name) for row in rows]
-
+    # -- outbox ----------------------------------------------------------------------------
     async def trim_outbox(self, seqs: Sequence[int]) -> int:
         return await self.execute("trim_outbox", {"seqs": json.dumps(list(seqs))})
-
-    async def queue_depth(self) -> dict[str, int]:
-        return {row["lane"]: int(row["depth"]) for row in await self.fetch("queue_depth")}
 
     async def sync_colocated(self, limit: int) -> int:
         if not self.capabilities.colocated_sync:
@@ -265,22 +226,3 @@ class MysqlAgent(MysqlStore, AgentTransport):
         await cur.execute(self.q["sync_colocated_trim"], params)
         return len(rows)
 
-
-def _job_json(job: NewJob) -> dict[str, Any]:
-    return {
-        "id": job.id, "definition_id": job.definition_id, "lane": job.lane,
-        "priority": job.priority, "scheduled_at": json_time(job.scheduled_at),
-        "msg_data": job.msg_data, "metadata": job.metadata, "max_retries": job.max_retries,
-        "timeout_ms": job.timeout_ms, "backoff": job.backoff,
-        "idempotency_key": job.idempotency_key or None, "schedule_id": job.schedule_id,
-        "trigger": job.trigger.value,
-    }
-
-
-def _result_json(result: AttemptResult) -> dict[str, Any]:
-    return {
-        "id": result.job_id, "outcome": result.outcome.value, "worker": result.worker_id,
-        "started": json_time(result.started_at), "finished": json_time(result.finished_at),
-        "error": result.error, "traceback": result.traceback,
-        "retry_us": None if result.retry_delay is None else _micros(result.retry_delay),
-    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -12,9 +12,9 @@ from asyncmy.cursors import DictCursor
 
 from ...abc import Capabilities, SchemaState
 from ...config import BackendSpec
-from ...errors import BackendUnavailableError, SchemaError
-from ..sql import Queries, load_migrations, required_version
-from .codec import aware
+from ...errors import SchemaError
+from .._sqlcommon.rows import aware
+from .._sqlcommon.store import TRANSACTION_RETRIES, SqlStore, retry_pause
 from .dsn import MysqlDsn, parse_dsn
 
 T = TypeVar("T")
@@ -26,7 +26,6 @@ PACKAGE = "jobmaster.backends.mysql"
 #: Errors after which the whole transaction is retried: deadlock, lock wait timeout, and a
 #: duplicate key raised by a concurrent insert of the same idempotency key.
 RETRY_CODES = frozenset({1213, 1205, 1062})
-_TRANSACTION_RETRIES = 8
 
 MYSQL_CAPABILITIES = Capabilities(
     name="mysql",
@@ -75,17 +74,14 @@ def check_version(version: str) -> None:
                           "or MySQL >= 8.0 (FOR UPDATE SKIP LOCKED, JSON_TABLE)")
 
 
-class MysqlStore:
+class MysqlStore(SqlStore):
     """Pool management, transactions and schema handling shared by the agent and the master."""
 
-    role = "agent"
+    package = PACKAGE
 
     def __init__(self, spec: BackendSpec, *, pool_role: str) -> None:
-        self.spec = spec
         self.dsn: MysqlDsn = parse_dsn(spec.target)
-        self.location = self.dsn.location
-        self.prefix = spec.table_prefix
-        self.q = Queries(PACKAGE, spec.table_prefix)
+        super().__init__(spec, self.dsn.location)
         self._pool_role = pool_role
         self._pool: Any = None
 
@@ -107,7 +103,7 @@ class MysqlStore:
                 minsize=minsize, maxsize=maxsize, pool_recycle=3600, autocommit=True,
                 cursor_cls=DictCursor, init_command=_session_setup(str(version)), **kwargs)
         except (OSError, asyncmy.errors.Error, TimeoutError) as exc:
-            raise BackendUnavailableError(self.role, self.location, _reason(exc)) from None
+            raise self.unavailable(exc) from None
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
@@ -118,10 +114,10 @@ class MysqlStore:
     @property
     def pool(self) -> Any:
         if self._pool is None:
-            raise RuntimeError(f"the {self.role} store at {self.location} is not open")
+            raise self.not_open()
         return self._pool
 
-    async def fetch(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    async def rows(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one named query outside a transaction and return its rows."""
         async with self.pool.acquire() as conn, conn.cursor() as cur:
             await cur.execute(self.q[name], params)
@@ -136,7 +132,7 @@ class MysqlStore:
 
     async def transaction(self, work: Work[T]) -> T:
         """Run ``work`` in one transaction, retried on deadlocks and lock timeouts."""
-        for attempt in range(_TRANSACTION_RETRIES):
+        for attempt in range(TRANSACTION_RETRIES):
             async with self.pool.acquire() as conn:
                 await conn.begin()
                 try:
@@ -146,22 +142,21 @@ class MysqlStore:
                     return result
                 except asyncmy.errors.Error as exc:
                     await conn.rollback()
-                    if error_code(exc) not in RETRY_CODES or attempt == _TRANSACTION_RETRIES - 1:
+                    if error_code(exc) not in RETRY_CODES or attempt == TRANSACTION_RETRIES - 1:
                         raise
                 except BaseException:
                     await conn.rollback()
                     raise
-            await asyncio.sleep(0.002 * 2**attempt)
+            await asyncio.sleep(retry_pause(attempt))
         raise AssertionError("unreachable")
 
     async def now(self) -> datetime:
-        [row] = await self.fetch("now")
+        [row] = await self.rows("now")
         return aware(row["now"])
 
     async def schema_state(self) -> SchemaState:
         async with self.pool.acquire() as conn, conn.cursor() as cur:
-            return SchemaState(await self._current_version(cur),
-                               required_version(PACKAGE, self.role))
+            return self.schema_state_at(await self._current_version(cur))
 
     async def _current_version(self, cur: DictCursor) -> int:
         await cur.execute(self.q["schema_table_exists"], {"table": f"{self.prefix}schema_version"})
@@ -174,7 +169,6 @@ class MysqlStore:
     async def migrate(self) -> list[int]:
         """Serialized by GET_LOCK on the prefix. MySQL commits DDL implicitly, so migrations are
         written to be rerunnable; the version row is written after each file."""
-        required = required_version(PACKAGE, self.role)
         applied: list[int] = []
         lock = {"name": f"jobmaster:{self.prefix}:{self.dsn.database}"[:64], "timeout": 60}
         async with self.pool.acquire() as conn, conn.cursor() as cur:
@@ -183,12 +177,7 @@ class MysqlStore:
                 raise SchemaError(f"timed out waiting for the migration lock at {self.location}")
             try:
                 current = await self._current_version(cur)
-                if current > required:
-                    raise SchemaError(f"the {self.role} schema at {self.location} is version "
-                                      f"{current}, newer than this code ({required})")
-                for migration in load_migrations(PACKAGE, self.role):
-                    if migration.version <= current:
-                        continue
+                for migration in self.pending_migrations(current):
                     for statement in migration.statements(self.prefix):
                         await cur.execute(statement)
                     await cur.execute(self.q["set_schema_version"],
@@ -198,7 +187,6 @@ class MysqlStore:
                 await cur.execute(self.q["migration_unlock"], lock)
         return applied
 
-
-def _reason(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+    def id_list(self, ids: Collection[str]) -> object:
+        """Ids as a tuple (the driver expands it for ``IN %(ids)s``)."""
+        return tuple(ids)

@@ -19,9 +19,10 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote
 
 from ...errors import ConfigurationError
+from .._sqlcommon.dsn import positive_seconds, split_dsn
 
 _SCHEMES = {"mysql", "mariadb", "mysql+asyncmy", "mariadb+asyncmy"}
 _SSL_MODES = {"disabled", "required", "verify_ca", "verify_identity"}
@@ -87,19 +88,9 @@ class MysqlDsn:
 
 def parse_dsn(dsn: str) -> MysqlDsn:
     """Parse a ``mysql://`` DSN; raises ConfigurationError naming the bad part."""
-    try:
-        parts = urlsplit(dsn)
-        port = parts.port or 3306
-    except ValueError as exc:
-        raise ConfigurationError("mysql dsn", f"not a valid URL ({exc})") from None
-    if parts.scheme.lower() not in _SCHEMES:
-        raise ConfigurationError(
-            "mysql dsn", f"scheme must be mysql:// or mariadb://, got {parts.scheme!r}://")
-    options = dict(parse_qsl(parts.query, keep_blank_values=True))
-    unknown = sorted(set(options) - _OPTIONS)
-    if unknown:
-        raise ConfigurationError(f"mysql dsn option {unknown[0]!r}",
-                                 f"unknown (known: {', '.join(sorted(_OPTIONS))})")
+    parts, port, options = split_dsn(dsn, label="mysql dsn", schemes=_SCHEMES,
+                                     scheme_text="mysql:// or mariadb://", known_options=_OPTIONS)
+    port = port or 3306
     host = unquote(parts.hostname or "") if parts.hostname else "localhost"
     raw_host = unquote(parts.netloc.rpartition("@")[2])
     socket_path = options.get("unix_socket") or (raw_host if raw_host.startswith("/") else None)
@@ -116,7 +107,7 @@ def parse_dsn(dsn: str) -> MysqlDsn:
         ssl_ca=options.get("ssl_ca") or None,
         ssl_cert=options.get("ssl_cert") or None,
         ssl_key=options.get("ssl_key") or None,
-        connect_timeout=_timeout(options.get("connect_timeout")),
+        connect_timeout=positive_seconds(options, "connect_timeout", 10.0, label="mysql dsn"),
     )
 
 
@@ -132,15 +123,3 @@ def _ssl_mode(options: dict[str, str]) -> str:
             "mysql dsn option 'ssl_mode'", f"{mode!r} is not one of {sorted(_SSL_MODES)}")
     return mode
 
-
-def _timeout(value: str | None) -> float:
-    if value is None:
-        return 10.0
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if seconds <= 0:
-        raise ConfigurationError("mysql dsn option 'connect_timeout'",
-                                 f"must be a positive number of seconds, got {value!r}")
-    return seconds

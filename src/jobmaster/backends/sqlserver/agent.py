@@ -16,37 +16,21 @@ from ...model import (
     CancelOutcome,
     ClaimedJob,
     EnqueueResult,
-    JobEvent,
-    JobInfo,
-    JobPage,
-    JobQuery,
     LeaseRef,
     NewJob,
     RescueResult,
 )
-from .._common import info_from_event
-from .codec import (
-    claimed_from,
-    db_time,
-    event_from,
-    job_json,
-    live_info,
-    page,
-    query_params,
-    result_json,
-    split_delta,
-    to_json,
-)
+from .._sqlcommon.rows import LEASE_LOST, claimed_from, db_time
+from .._sqlcommon.views import SqlAgentViews
+from .codec import DOCUMENTS, result_json, split_delta, to_json
 from .connection import SQLSERVER_CAPABILITIES, SqlServerStore, run
-
-LEASE_LOST = "lease expired: worker lost"
 
 
 def _leases_json(leases: Sequence[LeaseRef]) -> str:
     return to_json({"id": ref.job_id, "token": ref.lease_token} for ref in leases)
 
 
-class SqlServerAgent(SqlServerStore, AgentTransport):
+class SqlServerAgent(SqlServerStore, SqlAgentViews, AgentTransport):
     """Agent transport on SQL Server (tables ``{prefix}agent_job``, ``{prefix}agent_outbox``)."""
 
     role = "agent"
@@ -68,7 +52,7 @@ class SqlServerAgent(SqlServerStore, AgentTransport):
         first: dict[str, str] = {}
         batch = [j for j in jobs if not j.idempotency_key
                  or first.setdefault(j.idempotency_key, j.id) == j.id]
-        rows = run(cur, self.sql("enqueue"), {"jobs": to_json(job_json(j) for j in batch)})
+        rows = run(cur, self.sql("enqueue"), {"jobs": to_json(DOCUMENTS.job(j) for j in batch)})
         created = {row["id"] for row in rows}
         keys = sorted({j.idempotency_key for j in jobs if j.idempotency_key
                        and j.id not in created})
@@ -90,7 +74,8 @@ class SqlServerAgent(SqlServerStore, AgentTransport):
                   "worker": worker_id, "lease_s": lease_s, "lease_us": lease_us}
         sql = self.sql("claim")
         rows = await self.transaction(lambda cur: run(cur, sql, params))
-        jobs = [claimed_from(row) for row in rows]
+        jobs = [claimed_from(row, attempt=row["attempt"], lease_token=row["lease_token"],
+                             lease_expires_at=row["lease_expires_at"]) for row in rows]
         jobs.sort(key=lambda j: (-j.priority, j.scheduled_at, j.id))
         return jobs
 
@@ -143,26 +128,7 @@ class SqlServerAgent(SqlServerStore, AgentTransport):
         outcomes = [row["outcome"] for row in rows]
         return RescueResult(requeued=outcomes.count("requeued"), failed=outcomes.count("failed"))
 
-    # -- views and outbox -------------------------------------------------------------------
-    async def get_job(self, job_id: str) -> JobInfo | None:
-        rows = await self.rows("get_live_job", {"id": job_id})
-        if rows:
-            return live_info(rows[0], self.agent_name)
-        # Finished, but its final state still waits in the outbox for the syncer.
-        pending = await self.rows("get_pending_final", {"id": job_id})
-        if not pending:
-            return None
-        event = event_from(pending[0], self.agent_name)
-        return info_from_event(event, [event.attempt] if event.attempt else [])
-
-    async def list_jobs(self, query: JobQuery) -> JobPage:
-        rows = await self.rows("list_live_jobs", query_params(query))
-        return page([live_info(row, self.agent_name) for row in rows], query.limit)
-
-    async def read_outbox(self, limit: int) -> list[JobEvent]:
-        rows = await self.rows("read_outbox", {"limit": limit})
-        return [event_from(row, self.agent_name) for row in rows]
-
+    # -- outbox ----------------------------------------------------------------------------
     async def trim_outbox(self, seqs: Sequence[int]) -> int:
         sql = self.sql("trim_outbox")
 
@@ -171,9 +137,6 @@ class SqlServerAgent(SqlServerStore, AgentTransport):
             return int(cur.rowcount)
 
         return await self.transaction(work)
-
-    async def queue_depth(self) -> dict[str, int]:
-        return {row["lane"]: int(row["depth"]) for row in await self.rows("queue_depth")}
 
     async def sync_colocated(self, limit: int) -> int:
         if not self.capabilities.colocated_sync:

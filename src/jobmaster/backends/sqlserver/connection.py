@@ -4,18 +4,20 @@ threads (the driver is synchronous), transactions, schema state and migrations."
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import pytds  # type: ignore[import-untyped]
 
 from ...abc import Capabilities, SchemaState
 from ...config import BackendSpec
-from ...errors import BackendUnavailableError, SchemaError
-from ..sql import Queries, load_migrations, required_version
+from ...errors import SchemaError
+from .._sqlcommon.rows import aware
+from .._sqlcommon.store import TRANSACTION_RETRIES, SqlStore, retry_pause
 from .dsn import SqlServerDsn, parse_dsn
 
 T = TypeVar("T")
@@ -26,7 +28,6 @@ PACKAGE = "jobmaster.backends.sqlserver"
 #: Deadlock victim, lock request timeout, and duplicate key (a concurrent insert of the same
 #: idempotency key): the whole transaction is retried.
 RETRY_CODES = frozenset({1205, 1222, 2601, 2627})
-_TRANSACTION_RETRIES = 8
 
 #: Run once per connection: abort the whole transaction on any error (no half-applied batch),
 #: bounded lock waits, and the SET options filtered indexes require.
@@ -102,17 +103,14 @@ def _close_quietly(conn: Any) -> None:
         pass
 
 
-class SqlServerStore:
+class SqlServerStore(SqlStore):
     """Pool management, transactions and schema handling shared by the agent and the master."""
 
-    role = "agent"
+    package = PACKAGE
 
     def __init__(self, spec: BackendSpec, *, pool_role: str) -> None:
-        self.spec = spec
         self.dsn: SqlServerDsn = parse_dsn(spec.target)
-        self.location = self.dsn.location
-        self.prefix = spec.table_prefix
-        self.q = Queries(PACKAGE, spec.table_prefix)
+        super().__init__(spec, self.dsn.location)
         self._pool_size = POOL_SIZES[pool_role]
         self._pool: ConnectionPool | None = None
 
@@ -137,8 +135,7 @@ class SqlServerStore:
             await asyncio.wait_for(pool.run(lambda conn: None), timeout=self.dsn.login_timeout + 5)
         except (OSError, pytds.Error, TimeoutError, ValueError) as exc:
             await pool.close()
-            reason = " ".join(str(exc).split()) or type(exc).__name__
-            raise BackendUnavailableError(self.role, self.location, reason) from None
+            raise self.unavailable(exc) from None
         self._pool = pool
 
     async def close(self) -> None:
@@ -149,7 +146,7 @@ class SqlServerStore:
     async def transaction(self, work: Callable[[Any], T]) -> T:
         """Run ``work(cursor)`` on a worker thread in one transaction, retried on deadlocks."""
         if self._pool is None:
-            raise RuntimeError(f"the {self.role} store at {self.location} is not open")
+            raise self.not_open()
         return await self._pool.run(lambda conn: _with_retries(conn, work))
 
     async def rows(self, name: str, params: dict[str, Any] | None = None) -> list[Row]:
@@ -159,12 +156,10 @@ class SqlServerStore:
 
     async def now(self) -> datetime:
         [row] = await self.rows("now")
-        value: datetime = row["now"]
-        return value.replace(tzinfo=UTC)
+        return aware(row["now"])
 
     async def schema_state(self) -> SchemaState:
-        current = await self.transaction(self._current_version)
-        return SchemaState(current, required_version(PACKAGE, self.role))
+        return self.schema_state_at(await self.transaction(self._current_version))
 
     def _current_version(self, cur: Any) -> int:
         [found] = run(cur, self.sql("schema_table_exists"),
@@ -177,12 +172,11 @@ class SqlServerStore:
     async def migrate(self) -> list[int]:
         """Serialized by a session-owned ``sp_getapplock``; each file is one transaction."""
         if self._pool is None:
-            raise RuntimeError(f"the {self.role} store at {self.location} is not open")
+            raise self.not_open()
         return await self._pool.run(self._migrate)
 
     def _migrate(self, conn: Any) -> list[int]:
         lock = {"name": f"jobmaster:{self.prefix}"}
-        required = required_version(PACKAGE, self.role)
         applied: list[int] = []
         with conn.cursor() as cur:
             [got] = run(cur, self.sql("migration_lock"), lock)
@@ -191,12 +185,7 @@ class SqlServerStore:
                 raise SchemaError(f"timed out waiting for the migration lock at {self.location}")
             try:
                 current = self._current_version(cur)
-                if current > required:
-                    raise SchemaError(f"the {self.role} schema at {self.location} is version "
-                                      f"{current}, newer than this code ({required})")
-                for migration in load_migrations(PACKAGE, self.role):
-                    if migration.version <= current:
-                        continue
+                for migration in self.pending_migrations(current):
                     for statement in migration.statements(self.prefix):
                         cur.execute(statement)
                     run(cur, self.sql("set_schema_version"),
@@ -211,6 +200,10 @@ class SqlServerStore:
                 conn.commit()
         return applied
 
+    def id_list(self, ids: Collection[str]) -> object:
+        """Ids as a JSON array (the queries read it with ``OPENJSON``)."""
+        return json.dumps(list(ids))
+
 
 def run(cursor: Any, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
     """Execute one batch and collect every row it returns."""
@@ -219,7 +212,7 @@ def run(cursor: Any, sql: str, params: dict[str, Any] | None = None) -> list[Row
 
 
 def _with_retries(conn: Any, work: Callable[[Any], T]) -> T:
-    for attempt in range(_TRANSACTION_RETRIES):
+    for attempt in range(TRANSACTION_RETRIES):
         try:
             with conn.cursor() as cur:
                 result = work(cur)
@@ -227,10 +220,10 @@ def _with_retries(conn: Any, work: Callable[[Any], T]) -> T:
             return result
         except pytds.Error as exc:
             conn.rollback()
-            if error_code(exc) not in RETRY_CODES or attempt == _TRANSACTION_RETRIES - 1:
+            if error_code(exc) not in RETRY_CODES or attempt == TRANSACTION_RETRIES - 1:
                 raise
         except BaseException:
             conn.rollback()
             raise
-        time.sleep(0.002 * 2**attempt)
+        time.sleep(retry_pause(attempt))
     raise AssertionError("unreachable")

@@ -17,10 +17,12 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote
 
 from ...errors import ConfigurationError
+from .._sqlcommon.dsn import positive_seconds, split_dsn
 
+_LABEL = "sqlserver dsn"
 _SCHEMES = {"mssql", "sqlserver", "mssql+pytds"}
 _ENCRYPT = {"false": "off", "no": "off", "off": "off", "optional": "off", "true": "on",
             "yes": "on", "on": "on", "mandatory": "on", "strict": "on", "login": "login"}
@@ -78,19 +80,9 @@ class SqlServerDsn:
 
 def parse_dsn(dsn: str) -> SqlServerDsn:
     """Parse an ``mssql://`` DSN; raises ConfigurationError naming the bad part."""
-    try:
-        parts = urlsplit(dsn)
-        port = parts.port
-    except ValueError as exc:
-        raise ConfigurationError("sqlserver dsn", f"not a valid URL ({exc})") from None
-    if parts.scheme.lower() not in _SCHEMES:
-        raise ConfigurationError(
-            "sqlserver dsn", f"scheme must be mssql:// or sqlserver://, got {parts.scheme!r}://")
-    options = dict(parse_qsl(parts.query, keep_blank_values=True))
-    unknown = sorted(set(options) - _OPTIONS)
-    if unknown:
-        raise ConfigurationError(f"sqlserver dsn option {unknown[0]!r}",
-                                 f"unknown (known: {', '.join(sorted(_OPTIONS))})")
+    parts, port, options = split_dsn(dsn, label=_LABEL, schemes=_SCHEMES,
+                                     scheme_text="mssql:// or sqlserver://",
+                                     known_options=_OPTIONS)
     encrypt = options.get("encrypt", "false").lower()
     if encrypt not in _ENCRYPT:
         raise ConfigurationError("sqlserver dsn option 'encrypt'",
@@ -106,20 +98,8 @@ def parse_dsn(dsn: str) -> SqlServerDsn:
         encrypt=_ENCRYPT[encrypt],
         ca_file=options.get("ca_file") or None,
         validate_host=options.get("validate_host", "true").lower() not in ("false", "0", "no"),
-        login_timeout=_seconds(options, "login_timeout", 15.0),
-        timeout=_seconds(options, "timeout", 60.0),
+        login_timeout=positive_seconds(options, "login_timeout", 15.0, label=_LABEL),
+        timeout=positive_seconds(options, "timeout", 60.0, label=_LABEL),
         application_name=options.get("application_name") or "jobmaster",
     )
 
-
-def _seconds(options: dict[str, str], name: str, default: float) -> float:
-    if name not in options:
-        return default
-    try:
-        value = float(options[name])
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise ConfigurationError(f"sqlserver dsn option {name!r}",
-                                 f"must be a positive number of seconds, got {options[name]!r}")
-    return value

@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from ...abc import MasterStore
 from ...config import BackendSpec
-from ...model import Attempt, JobEvent, JobInfo, JobPage, JobQuery, WorkerRecord
+from ...model import JobEvent, JobInfo, WorkerRecord
 from .._common import DEAD_AFTER, info_from_event
-from .codec import (
-    attempt_from,
-    attempt_json,
-    aware,
-    db_time,
-    event_from,
-    event_json,
-    newest,
-    page,
-    query_params,
-    to_json,
-)
+from .._sqlcommon.rows import attempt_from, event_from, worker_from, worker_params
+from .._sqlcommon.views import SqlMasterViews
+from .codec import DOCUMENTS, newest, to_json
 from .connection import SQLSERVER_CAPABILITIES, SqlServerStore, run
 
 
-class SqlServerMaster(SqlServerStore, MasterStore):
+class SqlServerMaster(SqlServerStore, SqlMasterViews, MasterStore):
     """Master store on SQL Server (tables ``{prefix}job``, ``{prefix}attempt``,
     ``{prefix}worker``)."""
 
@@ -40,8 +30,8 @@ class SqlServerMaster(SqlServerStore, MasterStore):
             return
         jobs, attempts = newest(events)
         jobs_sql, attempts_sql = self.sql("apply_jobs"), self.sql("apply_attempts")
-        jobs_doc = to_json(event_json(e) for e in jobs)
-        attempts_doc = to_json(attempt_json(e, e.attempt) for e in attempts if e.attempt)
+        jobs_doc = to_json(DOCUMENTS.event(e) for e in jobs)
+        attempts_doc = to_json(DOCUMENTS.attempt(e, e.attempt) for e in attempts if e.attempt)
 
         def work(cur: Any) -> None:
             if jobs:
@@ -63,32 +53,8 @@ class SqlServerMaster(SqlServerStore, MasterStore):
 
         return await self.transaction(work)
 
-    async def list_jobs(self, query: JobQuery) -> JobPage:
-        rows = await self.rows("list_jobs", query_params(query))
-        attempts: dict[str, list[Attempt]] = {row["id"]: [] for row in rows[: query.limit]}
-        if attempts:
-            for row in await self.rows("list_attempts", {"ids": json.dumps(list(attempts))}):
-                found = attempt_from(row)
-                if found is not None:
-                    attempts[row["job_id"]].append(found)
-        return page([info_from_event(event_from(row), attempts.get(row["id"], []))
-                     for row in rows], query.limit)
-
-    async def get_attempts(self, job_id: str) -> list[Attempt]:
-        rows = await self.rows("get_attempts", {"id": job_id})
-        return [a for a in (attempt_from(row) for row in rows) if a is not None]
-
-    async def find_idempotent(self, key: str) -> str | None:
-        rows = await self.rows("find_idempotent", {"key": key})
-        return str(rows[0]["id"]) if rows else None
-
     async def register_worker(self, worker: WorkerRecord) -> None:
-        await self.rows("register_worker", {
-            "id": worker.id, "name": worker.name, "host": worker.host, "pid": worker.pid,
-            "agent": worker.agent, "lanes": json.dumps(list(worker.lanes)),
-            "concurrency": worker.concurrency, "started_at": db_time(worker.started_at),
-            "status": worker.status,
-        })
+        await self.rows("register_worker", worker_params(worker))
 
     async def heartbeat_workers(self, in_flight: dict[str, int]) -> None:
         if not in_flight:
@@ -101,8 +67,4 @@ class SqlServerMaster(SqlServerStore, MasterStore):
 
     async def list_workers(self) -> list[WorkerRecord]:
         rows = await self.rows("list_workers", {"dead_s": int(DEAD_AFTER.total_seconds())})
-        return [WorkerRecord(
-            id=r["id"], name=r["name"], host=r["host"], pid=r["pid"], agent=r["agent"],
-            lanes=tuple(json.loads(r["lanes"])), concurrency=r["concurrency"],
-            started_at=aware(r["started_at"]), last_heartbeat=aware(r["last_heartbeat"]),
-            status=r["status"], in_flight=r["in_flight"]) for r in rows]
+        return [worker_from(row) for row in rows]

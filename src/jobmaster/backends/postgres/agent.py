@@ -209,14 +209,13 @@ class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
         limit: int,
         lease: timedelta,
     ) -> list[ClaimedJob]:
-        rows = await self.fast_pool.fetch(
-            self.q["claim"],
-            worker_id,
-            list(definitions),
-            list(lanes) if lanes is not None else None,
-            limit,
-            lease,
-        )
+        lane_filter: str | list[str] | None
+        if lanes is not None and len(lanes) == 1:
+            query, lane_filter = self.q["claim_lane"], lanes[0]
+        else:
+            query, lane_filter = self.q["claim"], list(lanes) if lanes is not None else None
+        rows = await self.fast_pool.fetch(query, worker_id, list(definitions), lane_filter,
+                                          limit, lease)
         return [
             ClaimedJob(
                 r[0],

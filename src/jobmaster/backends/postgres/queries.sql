@@ -76,6 +76,31 @@ SELECT id::text, definition_id, lane, priority, scheduled_at, created_at, msg_da
 FROM claimed
 ORDER BY priority DESC, scheduled_at, id;
 
+-- name: claim_lane
+-- One lane: equality walks the per-lane ready index in claim order (ANY over several lanes
+-- cannot keep that order, and would sort every ready row).
+WITH picked AS (
+    SELECT id FROM {p}agent_job
+    WHERE status = 'queued' AND scheduled_at <= now()
+      AND definition_id = ANY($2::text[])
+      AND lane = $3
+    ORDER BY priority DESC, scheduled_at, id
+    LIMIT $4
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE {p}agent_job j
+    SET status = 'processing', lease_owner = $1, lease_token = gen_random_uuid()::text,
+        lease_expires_at = now() + $5::interval, attempt = j.attempt + 1, started_at = now(),
+        version = j.version + 1
+    FROM picked WHERE j.id = picked.id
+    RETURNING j.*
+)
+SELECT id::text, definition_id, lane, priority, scheduled_at, created_at, msg_data, metadata,
+       attempt, max_retries, timeout_ms, backoff, lease_token, lease_expires_at,
+       schedule_id, trigger_source
+FROM claimed
+ORDER BY priority DESC, scheduled_at, id;
+
 -- name: extend_leases
 UPDATE {p}agent_job j SET lease_expires_at = now() + $4::interval
 FROM unnest($2::uuid[], $3::text[]) AS r(id, token)

@@ -35,6 +35,10 @@ CREATE TABLE {p}agent_job (
 -- The claim walks this index: ready jobs, highest priority first, then the oldest due time.
 CREATE INDEX {p}agent_job_ready ON {p}agent_job (priority DESC, scheduled_at, id)
     WHERE status = 'queued';
+-- The same order within one lane: a worker of one lane must not walk past the ready jobs of
+-- every other lane (measured: 5,000 queued jobs of another lane made each claim ~5x slower).
+CREATE INDEX {p}agent_job_ready_lane ON {p}agent_job (lane, priority DESC, scheduled_at, id)
+    WHERE status = 'queued';
 CREATE INDEX {p}agent_job_leases ON {p}agent_job (lease_expires_at) WHERE status = 'processing';
 CREATE UNIQUE INDEX {p}agent_job_idempotency ON {p}agent_job (idempotency_key)
     WHERE idempotency_key IS NOT NULL;

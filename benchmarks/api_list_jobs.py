@@ -10,10 +10,10 @@ a loopback port, and sends ``--requests`` sequential requests per filter through
 (httpx, keep-alive). Prints p50 / p95 / max per filter, in milliseconds. The database is
 reused when it already holds the rows (``--refill`` to rebuild).
 
-``--proposed-indexes`` first adds what docs/dashboard.md ("Performance") proposes for the
-master schema — a (definition_id, lane, created_at, id) index and extended statistics on
-(status, definition_id, lane) — so both figures can be reproduced; without it the schema is
-exactly what the migrations create (``--drop-proposed`` removes them again).
+The migrations now create the (definition_id, lane, created_at, id) index and the extended
+statistics on (status, definition_id, lane) (``0004_master_list_indexes``);
+``--drop-proposed`` removes them to reproduce the figures without them, ``--proposed-indexes``
+adds them back.
 """
 
 from __future__ import annotations

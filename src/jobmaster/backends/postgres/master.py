@@ -19,7 +19,7 @@ from ...model import (
     WorkerRecord,
 )
 from .._common import DEAD_AFTER, decode_cursor, info_from_event, is_uuid, page_of
-from .connection import POSTGRES_CAPABILITIES, PostgresStore
+from .connection import POSTGRES_CAPABILITIES, SESSION_SETTINGS, PostgresStore
 from .held import PostgresHeld
 from .rows import attempt_from_row, event_from_row
 from .schedules import PostgresSchedules
@@ -30,6 +30,8 @@ class PostgresMaster(PostgresStore, PostgresSchedules, PostgresHeld, MasterStore
 
     role = "master"
     capabilities = POSTGRES_CAPABILITIES
+    # Job lists use one statement with optional filters: plan it for the filters present.
+    session_settings = {**SESSION_SETTINGS, "plan_cache_mode": "force_custom_plan"}
 
     def __init__(self, spec: BackendSpec) -> None:
         super().__init__(spec, pool_role="master")

@@ -188,6 +188,7 @@ async def test_overview_and_metrics(cluster: Cluster, operator: httpx.AsyncClien
     assert 'jobmaster_queue_depth{cluster="test",agent="standalone",lane="emails"} 2' in text
     assert 'jobmaster_jobs{cluster="test",status="succeeded"} 3' in text
     assert 'jobmaster_job_latency_seconds_count{cluster="test"} 4' in text
+    assert "jobmaster_job_run_seconds_count{cluster=\"test\"} 5" in text  # 4 jobs, 5 attempts
     assert 'jobmaster_sync_lag_seconds{cluster="test",agent="standalone"}' in text
     assert 'jobmaster_live_workers{cluster="test"} 1' in text
     assert "jobmaster_worker_jobs_total" in text

@@ -42,6 +42,13 @@ def render(overview: Overview, cluster_id: str) -> str:
     lines.append(f'jobmaster_job_latency_seconds_bucket{{{c},le="+Inf"}} {overview.latency_count}')
     lines.append(f"jobmaster_job_latency_seconds_sum{{{c}}} {overview.latency_sum:.6f}")
     lines.append(f"jobmaster_job_latency_seconds_count{{{c}}} {overview.latency_count}")
+    family("jobmaster_job_run_seconds", "histogram",
+           "Run time (attempt start to end) of the attempts of jobs finished in the window.")
+    for bound, count in overview.runtime_buckets:
+        lines.append(f'jobmaster_job_run_seconds_bucket{{{c},le="{bound}"}} {count}')
+    lines.append(f'jobmaster_job_run_seconds_bucket{{{c},le="+Inf"}} {overview.runtime_count}')
+    lines.append(f"jobmaster_job_run_seconds_sum{{{c}}} {overview.runtime_sum:.6f}")
+    lines.append(f"jobmaster_job_run_seconds_count{{{c}}} {overview.runtime_count}")
     family("jobmaster_sync_lag_seconds", "gauge",
            "Age of the oldest agent outbox event not yet synced to the master.")
     for agent, sync in sorted(overview.sync.items()):

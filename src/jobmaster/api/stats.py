@@ -44,6 +44,9 @@ class Overview:
     sync: dict[str, dict[str, Any]]
     workers: list[dict[str, Any]]
     worker_stats: dict[str, dict[str, int]] = field(default_factory=dict)
+    runtime_buckets: list[tuple[float, int]] = field(default_factory=list)
+    runtime_sum: float = 0.0
+    runtime_count: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for the dashboard."""
@@ -94,6 +97,7 @@ class StatsCollector:
         for job in recent:
             finished[job.status.value] += 1
         latency, total = _latency(recent)
+        runs = _run_times(recent)
         workers = [worker_to_dict(w, now, w.id in self.drains)
                    for w in await master.list_workers()]
         return Overview(
@@ -102,6 +106,7 @@ class StatsCollector:
             throughput=_per_minute(recent, now, self.window_minutes),
             latency_buckets=latency, latency_sum=total, latency_count=len(recent),
             sync=await self._sync(now), workers=workers, worker_stats=self._worker_stats(),
+            runtime_buckets=_histogram(runs), runtime_sum=sum(runs), runtime_count=len(runs),
         )
 
     async def _recent_finished(self, now: datetime) -> tuple[list[JobInfo], bool]:
@@ -161,3 +166,13 @@ def _latency(jobs: list[JobInfo]) -> tuple[list[tuple[float, int]], float]:
     values = [max(0.0, (j.finished_at - j.scheduled_at).total_seconds())
               for j in jobs if j.finished_at is not None]
     return [(bound, sum(1 for v in values if v <= bound)) for bound in LATENCY_BUCKETS], sum(values)
+
+
+def _run_times(jobs: list[JobInfo]) -> list[float]:
+    """How long each finished attempt of these jobs ran (attempt start to end)."""
+    return [max(0.0, (a.finished_at - a.started_at).total_seconds())
+            for job in jobs for a in job.attempts if a.finished_at is not None]
+
+
+def _histogram(values: list[float]) -> list[tuple[float, int]]:
+    return [(bound, sum(1 for v in values if v <= bound)) for bound in LATENCY_BUCKETS]

@@ -501,7 +501,10 @@ class MemoryMaster(MemoryHeld, MemorySchedules, _MemoryStore, MasterStore):
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
         history = [info_from_event(e.event, []) for e in self.space.master_jobs.values()]
-        return select_page(history + self.held_infos(), query)
+        page = select_page(history + self.held_infos(), query)
+        for info in page.items:  # like the SQL masters: list items carry their attempts
+            info.attempts = await self.get_attempts(info.id)
+        return page
 
     async def find_idempotent(self, key: str) -> str | None:
         return self._known_key(key)

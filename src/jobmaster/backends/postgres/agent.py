@@ -33,7 +33,7 @@ from ...model import (
 from .._common import decode_bag, decode_cursor, info_from_event, is_uuid, page_of
 from .connection import AGENT_SESSION_SETTINGS, POSTGRES_CAPABILITIES, PostgresStore
 from .due import PostgresDueTimes
-from .rows import event_from_row
+from .rows import event_from_outbox_row
 
 log = logging.getLogger("jobmaster.postgres")
 
@@ -324,7 +324,7 @@ class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
         pending = await self.pool.fetchrow(self.q["get_pending_final"], job_id)
         if pending is None:
             return None
-        event = event_from_row(pending, self.agent_name)
+        event = event_from_outbox_row(pending, self.agent_name)
         return info_from_event(event, [event.attempt] if event.attempt else [])
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
@@ -339,7 +339,7 @@ class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
 
     async def read_outbox(self, limit: int) -> list[JobEvent]:
         rows = await self.pool.fetch(self.q["read_outbox"], limit)
-        return [event_from_row(row, self.agent_name) for row in rows]
+        return [event_from_outbox_row(row, self.agent_name) for row in rows]
 
     async def trim_outbox(self, seqs: Sequence[int]) -> int:
         status: str = await self.fast_pool.execute(self.q["trim_outbox"], list(seqs))

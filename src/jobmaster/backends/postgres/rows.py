@@ -31,6 +31,21 @@ def event_from_row(row: Any, agent: str | None = None) -> JobEvent:
     )
 
 
+_STATUS = {status.value: status for status in JobStatus}
+_TRIGGER = {trigger.value: trigger for trigger in TriggerSource}
+_OUTCOME = {outcome.value: outcome for outcome in AttemptOutcome}
+
+
+def event_from_outbox_row(r: Any, agent: str) -> JobEvent:
+    """A JobEvent from a ``read_outbox`` / ``get_pending_final`` row, by position (the syncer's
+    hot path: every finished job passes here once)."""
+    attempt = None if r[19] is None else Attempt(r[19], r[20], r[21], r[22], _OUTCOME[r[23]],
+                                                 r[24], r[25])
+    return JobEvent(r[0], r[1], r[2], _STATUS[r[3]], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
+                    r[11], r[12], r[13], r[14], r[15], _TRIGGER[r[16]], r[17], r[18], agent,
+                    attempt)
+
+
 def attempt_from_row(row: Any) -> Attempt:
     """An Attempt from a row of the attempt table."""
     return Attempt(row["number"], row["started_at"], row["finished_at"], row["worker_id"],

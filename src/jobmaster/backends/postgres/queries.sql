@@ -77,9 +77,9 @@ FROM claimed
 ORDER BY priority DESC, scheduled_at, id;
 
 -- name: claim_lane
--- One lane: equality walks the per-lane ready index in claim order (ANY over several lanes
--- cannot keep that order, and would sort every ready row).
 WITH picked AS (
+    -- One lane: equality walks the per-lane ready index in claim order (ANY over several
+    -- lanes cannot keep that order, and would sort every ready row).
     SELECT id FROM {p}agent_job
     WHERE status = 'queued' AND scheduled_at <= now()
       AND definition_id = ANY($2::text[])

@@ -33,7 +33,7 @@ from ...model import (
 from .._common import decode_bag, decode_cursor, info_from_event, is_uuid, page_of
 from .connection import AGENT_SESSION_SETTINGS, POSTGRES_CAPABILITIES, PostgresStore
 from .due import PostgresDueTimes
-from .rows import event_from_outbox_row
+from .rows import event_from_outbox_row, new_job_columns
 
 log = logging.getLogger("jobmaster.postgres")
 
@@ -157,12 +157,7 @@ class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
             return await self._copy(jobs)
         rows = await self.pool.fetch(
             self.q["enqueue"],
-            [j.id for j in jobs], [j.definition_id for j in jobs], [j.lane for j in jobs],
-            [j.priority for j in jobs], [j.scheduled_at for j in jobs],
-            [j.msg_data for j in jobs], [j.metadata for j in jobs],
-            [j.max_retries for j in jobs], [j.timeout_ms for j in jobs],
-            [j.backoff for j in jobs], [j.idempotency_key for j in jobs],
-            [j.schedule_id for j in jobs], [j.trigger.value for j in jobs],
+            *new_job_columns(jobs),
             self.channel, self._claim_notify(),
         )
         created = {row[0] for row in rows if row[0] is not None}

@@ -12,6 +12,7 @@ import asyncpg
 from ...model import EnqueueResult, HeldJob, JobQuery, NewJob, TriggerSource
 from .._common import decode_cursor, is_uuid
 from ..sql import Queries
+from .rows import new_job_columns
 
 
 class PostgresHeld:
@@ -25,15 +26,7 @@ class PostgresHeld:
         def pool(self) -> asyncpg.Pool: ...
 
     async def hold_jobs(self, jobs: Sequence[NewJob]) -> list[EnqueueResult]:
-        rows = await self.pool.fetch(
-            self.q["hold_jobs"],
-            [j.id for j in jobs], [j.definition_id for j in jobs], [j.lane for j in jobs],
-            [j.priority for j in jobs], [j.scheduled_at for j in jobs],
-            [j.msg_data for j in jobs], [j.metadata for j in jobs],
-            [j.max_retries for j in jobs], [j.timeout_ms for j in jobs],
-            [j.backoff for j in jobs], [j.idempotency_key for j in jobs],
-            [j.schedule_id for j in jobs], [j.trigger.value for j in jobs],
-        )
+        rows = await self.pool.fetch(self.q["hold_jobs"], *new_job_columns(jobs))
         created = {row[0] for row in rows}
         keys = [j.idempotency_key for j in jobs if j.id not in created and j.idempotency_key]
         holders: dict[str, str] = {}

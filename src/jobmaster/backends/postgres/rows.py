@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from ...model import Attempt, AttemptOutcome, JobEvent, JobStatus, TriggerSource
+from ...model import Attempt, AttemptOutcome, JobEvent, JobStatus, NewJob, TriggerSource
 
 
 def event_from_row(row: Any, agent: str | None = None) -> JobEvent:
@@ -50,3 +51,16 @@ def attempt_from_row(row: Any) -> Attempt:
     """An Attempt from a row of the attempt table."""
     return Attempt(row["number"], row["started_at"], row["finished_at"], row["worker_id"],
                    AttemptOutcome(row["outcome"]), row["error"], row["traceback"])
+
+
+def new_job_columns(jobs: Sequence[NewJob]) -> list[list[Any]]:
+    """The 13 column arrays of new jobs, in the order of the ``enqueue`` and ``hold_jobs``
+    statements (``unnest`` of one array per column)."""
+    return [
+        [j.id for j in jobs], [j.definition_id for j in jobs], [j.lane for j in jobs],
+        [j.priority for j in jobs], [j.scheduled_at for j in jobs],
+        [j.msg_data for j in jobs], [j.metadata for j in jobs],
+        [j.max_retries for j in jobs], [j.timeout_ms for j in jobs],
+        [j.backoff for j in jobs], [j.idempotency_key for j in jobs],
+        [j.schedule_id for j in jobs], [j.trigger.value for j in jobs],
+    ]

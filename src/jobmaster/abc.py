@@ -28,6 +28,8 @@ from .model import (
     JobPage,
     JobQuery,
     LeaseRef,
+    LogEntry,
+    LogQuery,
     NewJob,
     RescueResult,
     WorkerRecord,
@@ -62,6 +64,8 @@ class Capabilities:
     held_jobs: bool = False
     #: The master can purge old history (:meth:`MasterStore.purge_history`).
     purge_history: bool = False
+    #: The master keeps the processes' logs (:meth:`MasterStore.write_logs`).
+    log_store: bool = False
     recurring_schedules: bool = False
     time_precision: timedelta = timedelta(microseconds=1)
     transient_errors: tuple[type[BaseException], ...] = field(default=(ConnectionError, OSError))
@@ -323,6 +327,15 @@ class MasterStore(_Store):
         older than ``now - older_than`` by the store's clock; returns how many. Only when
         ``capabilities.purge_history``."""
         raise NotImplementedError(f"{self.capabilities.name} cannot purge its history")
+
+    async def write_logs(self, entries: Sequence[LogEntry]) -> None:
+        """Store log records in one round trip (only when ``capabilities.log_store``)."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot store logs")
+
+    async def list_logs(self, query: LogQuery) -> list[LogEntry]:
+        """Log records matching ``query``, newest first, at most ``query.limit``. The text and
+        prefix filters are matched literally (no pattern syntax)."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot store logs")
 
     @abc.abstractmethod
     async def register_worker(self, worker: WorkerRecord) -> None:

@@ -33,6 +33,7 @@ from .recurring.declare import StaticKeepAlive, upsert_static
 from .recurring.service import RecurringService
 from .recurring.static import StaticDeclaration, collect
 from .runtime.cleaner import HistoryCleaner
+from .runtime.logship import LogShipper, MasterLogHandler
 from .runtime.planner import Planner, PlannerConfig
 from .runtime.promoter import Promoter
 from .runtime.rescuer import Rescuer
@@ -77,6 +78,8 @@ class JobMaster:
         self.topology: TopologyHeartbeat | None = None
         self.promoter: Promoter | None = None
         self.cleaner: HistoryCleaner | None = None
+        self.log_shipper: LogShipper | None = None
+        self._log_handler: MasterLogHandler | None = None
         self._router: Router | None = None
         self._offline: set[str] = set()
         self._drains: set[asyncio.Future[None]] = set()
@@ -121,6 +124,7 @@ class JobMaster:
             await self._close_stores()
             raise
         self._started = True
+        self._start_log_shipping()
         try:
             static_ids = await upsert_static(self, self._declarations)
             if run_workers:
@@ -170,6 +174,7 @@ class JobMaster:
                 await self.syncer.drain()
             except Exception as exc:
                 log.warning("final sync failed (%s); events stay in the agent outbox", exc)
+        await self._stop_log_shipping()
         await self._close_stores()
         self.workers, self.rescuers, self.syncer, self.topology = [], [], None, None
         self.promoter, self.cleaner, self._router = None, None, None
@@ -606,6 +611,27 @@ class JobMaster:
         if query.status is None or query.status not in _IN_FLIGHT:
             pages.append(await master.list_jobs(query))
         return merge_pages(pages, limit)
+
+    def _start_log_shipping(self) -> None:
+        master = self.master
+        if master is None or not self.config.options.store_logs \
+                or not master.capabilities.log_store:
+            return
+        self._log_handler = MasterLogHandler()
+        logging.getLogger("jobmaster").addHandler(self._log_handler)
+        self.log_shipper = LogShipper(master, self._log_handler)
+        self.log_shipper.start()
+
+    async def _stop_log_shipping(self) -> None:
+        if self.log_shipper is None or self._log_handler is None:
+            return
+        logging.getLogger("jobmaster").removeHandler(self._log_handler)
+        await self.log_shipper.stop()
+        try:
+            await self.log_shipper.flush()
+        except Exception as exc:
+            log.debug("could not ship the last log records: %s", exc)
+        self.log_shipper, self._log_handler = None, None
 
     def _promote_ahead(self) -> timedelta:
         """How early held jobs are promoted: half the horizon when some agent can delay

@@ -153,6 +153,8 @@ class ClusterOptions:
     auto_migrate: bool = True
     #: How often the syncer moves outbox events to the master.
     sync_interval: timedelta = timedelta(milliseconds=200)
+    #: Ship this process's ``jobmaster`` log records to the master (``/api/logs``).
+    store_logs: bool = True
     #: How often held jobs are looked for by the promoter (distributed clusters).
     promote_interval: timedelta = timedelta(milliseconds=250)
     #: How often expired leases are looked for.

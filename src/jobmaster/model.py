@@ -336,3 +336,28 @@ class HeldJob:
     created_at: datetime
     token: str
     retaken: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """A log record of a JobMaster process, kept on the master (``level``: 10 debug ... 50
+    critical; ``logger``: the logger name, e.g. ``jobmaster.worker``, used as the subject)."""
+
+    at: datetime
+    level: int
+    logger: str
+    message: str
+    host: str
+    pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class LogQuery:
+    """Filters of a log search: minimum level, logger-name prefix, time range, text."""
+
+    min_level: int = 0
+    logger_prefix: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None
+    limit: int = 100

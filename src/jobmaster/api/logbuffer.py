@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .serialize import redact_text
+from .._redact import redact_text
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 

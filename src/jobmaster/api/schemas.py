@@ -139,10 +139,12 @@ class Worker(BaseModel):
 
 
 class LogRecord(BaseModel):
-    """A log record of this process."""
+    """A log record of a JobMaster process (``subject``: the logger name)."""
 
     id: int
     time: str
     level: str
     subject: str
     message: str
+    host: str | None = None
+    pid: int | None = None

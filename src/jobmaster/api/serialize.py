@@ -17,7 +17,6 @@ from ..model import Attempt, JobInfo, WorkerRecord
 REDACTED = "***"
 _SECRET_KEY = re.compile(r"pass(word|wd)?|secret|token|authorization|api[_-]?key|credential|"
                          r"private[_-]?key|cookie|session", re.IGNORECASE)
-_DSN_PASSWORD = re.compile(r"(?i)(password|pwd)=([^&;\s]+)")
 
 
 def is_secret_key(key: str) -> bool:
@@ -25,10 +24,6 @@ def is_secret_key(key: str) -> bool:
     return bool(_SECRET_KEY.search(key))
 
 
-def redact_text(text: str) -> str:
-    """Hide ``user:password@`` and ``password=...`` in connection strings."""
-    text = re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", text)
-    return _DSN_PASSWORD.sub(r"\1=***", text)
 
 
 def jsonable(value: Any, depth: int = 0) -> Any:

@@ -9,7 +9,17 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from ..messages import MessageData, Metadata
-from ..model import Attempt, AttemptOutcome, JobEvent, JobInfo, JobPage, JobQuery, JobStatus
+from ..model import (
+    Attempt,
+    AttemptOutcome,
+    JobEvent,
+    JobInfo,
+    JobPage,
+    JobQuery,
+    JobStatus,
+    LogEntry,
+    LogQuery,
+)
 
 #: A worker whose last heartbeat is older than this is reported as dead.
 DEAD_AFTER = timedelta(seconds=30)
@@ -140,3 +150,14 @@ def is_uuid(value: str) -> bool:
         return True
     except (ValueError, AttributeError, TypeError):
         return False
+
+
+def log_matches(entry: LogEntry, query: LogQuery) -> bool:
+    """True when a log record passes every filter of ``query`` (stores that filter in Python)."""
+    return (
+        entry.level >= query.min_level
+        and (query.logger_prefix is None or entry.logger.startswith(query.logger_prefix))
+        and (query.since is None or entry.at >= query.since)
+        and (query.until is None or entry.at < query.until)
+        and (query.text is None or query.text.lower() in entry.message.lower())
+    )

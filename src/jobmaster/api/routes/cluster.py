@@ -11,10 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 
+from ..._redact import redact_text
 from ..deps import fail, principal, state
 from ..metrics import render
 from ..schemas import ActionResult, Worker
-from ..serialize import jsonable, redact_text, worker_to_dict
+from ..serialize import jsonable, worker_to_dict
 
 router = APIRouter(tags=["cluster"])
 log = logging.getLogger("jobmaster.api")

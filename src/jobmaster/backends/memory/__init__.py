@@ -29,11 +29,20 @@ from ...model import (
     JobQuery,
     JobStatus,
     LeaseRef,
+    LogEntry,
+    LogQuery,
     NewJob,
     RescueResult,
     WorkerRecord,
 )
-from .._common import DEAD_AFTER, decode_bag, info_from_event, outcome_to_status, select_page
+from .._common import (
+    DEAD_AFTER,
+    decode_bag,
+    info_from_event,
+    log_matches,
+    outcome_to_status,
+    select_page,
+)
 from ._held import HeldSpace, MemoryHeld
 from ._schedules import MemorySchedules, ScheduleSpace
 
@@ -79,6 +88,7 @@ class MemorySpace:
     listeners: list[tuple[asyncio.AbstractEventLoop, WakeUp]] = field(default_factory=list)
     schedules: ScheduleSpace = field(default_factory=ScheduleSpace)
     held: HeldSpace = field(default_factory=HeldSpace)
+    logs: list[LogEntry] = field(default_factory=list)
 
 
 _SPACES: dict[str, MemorySpace] = {}
@@ -91,6 +101,7 @@ MEMORY_CAPABILITIES = Capabilities(
     multi_process=False,
     held_jobs=True,
     purge_history=True,
+    log_store=True,
     recurring_schedules=True,
 )
 
@@ -513,11 +524,19 @@ class MemoryMaster(MemoryHeld, MemorySchedules, _MemoryStore, MasterStore):
         cutoff = self.clock() - older_than
         old = sorted((e.event.finished_at, job_id) for job_id, e in self.space.master_jobs.items()
                      if e.event.finished_at is not None and e.event.finished_at < cutoff)[:limit]
+        self.space.logs = [entry for entry in self.space.logs if entry.at >= cutoff]
         for _, job_id in old:
             del self.space.master_jobs[job_id]
             for key in [k for k in self.space.attempts if k[0] == job_id]:
                 del self.space.attempts[key]
         return len(old)
+
+    async def write_logs(self, entries: Sequence[LogEntry]) -> None:
+        self.space.logs.extend(entries)
+
+    async def list_logs(self, query: LogQuery) -> list[LogEntry]:
+        found = [entry for entry in reversed(self.space.logs) if log_matches(entry, query)]
+        return found[: query.limit]
 
     def _known_ids(self) -> set[str]:
         return set(self.space.master_jobs)

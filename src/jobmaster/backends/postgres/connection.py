@@ -34,6 +34,7 @@ POSTGRES_CAPABILITIES = Capabilities(
     multi_process=True,
     held_jobs=True,
     purge_history=True,
+    log_store=True,
     recurring_schedules=True,
     transient_errors=(
         OSError,

@@ -16,6 +16,8 @@ from ...model import (
     JobPage,
     JobQuery,
     JobStatus,
+    LogEntry,
+    LogQuery,
     WorkerRecord,
 )
 from .._common import DEAD_AFTER, decode_cursor, info_from_event, is_uuid, page_of
@@ -90,8 +92,20 @@ class PostgresMaster(PostgresStore, PostgresSchedules, PostgresHeld, MasterStore
         return str(found[0][1]) if found else None
 
     async def purge_history(self, older_than: timedelta, *, limit: int) -> int:
+        await self.pool.execute(self.q["purge_logs"], older_than, limit)
         status: str = await self.pool.execute(self.q["purge_history"], older_than, limit)
         return int(status.split()[-1])
+
+    async def write_logs(self, entries: Sequence[LogEntry]) -> None:
+        await self.pool.execute(
+            self.q["write_logs"], [e.at for e in entries], [e.level for e in entries],
+            [e.logger for e in entries], [e.message for e in entries],
+            [e.host for e in entries], [e.pid for e in entries])
+
+    async def list_logs(self, query: LogQuery) -> list[LogEntry]:
+        rows = await self.pool.fetch(self.q["list_logs"], query.min_level, query.logger_prefix,
+                                     query.since, query.until, query.text, query.limit)
+        return [LogEntry(*row) for row in rows]
 
     async def register_worker(self, worker: WorkerRecord) -> None:
         await self.pool.execute(

@@ -594,3 +594,23 @@ WITH old AS (
     DELETE FROM {p}attempt a USING old WHERE a.job_id = old.id
 )
 DELETE FROM {p}job j USING old WHERE j.id = old.id;
+
+-- name: write_logs
+INSERT INTO {p}log (at, level, logger, message, host, pid)
+SELECT * FROM unnest($1::timestamptz[], $2::smallint[], $3::text[], $4::text[], $5::text[],
+                     $6::integer[]);
+
+-- name: list_logs
+SELECT at, level, logger, message, host, pid FROM {p}log
+WHERE level >= $1
+  AND ($2::text IS NULL OR left(logger, length($2)) = $2)
+  AND ($3::timestamptz IS NULL OR at >= $3)
+  AND ($4::timestamptz IS NULL OR at < $4)
+  AND ($5::text IS NULL OR strpos(lower(message), lower($5)) > 0)
+ORDER BY at DESC, id DESC
+LIMIT $6;
+
+-- name: purge_logs
+DELETE FROM {p}log WHERE id IN (
+    SELECT id FROM {p}log WHERE at < now() - $1::interval ORDER BY at LIMIT $2
+);

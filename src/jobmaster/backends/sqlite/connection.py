@@ -36,6 +36,7 @@ SQLITE_CAPABILITIES = Capabilities(
     multi_process=True,
     held_jobs=True,
     purge_history=True,
+    log_store=True,
     recurring_schedules=True,
     time_precision=timedelta(microseconds=1),
     transient_errors=(ConnectionError, OSError, sqlite3.OperationalError),

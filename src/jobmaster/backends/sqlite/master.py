@@ -9,7 +9,17 @@ from datetime import timedelta
 from typing import Any
 
 from ...abc import MasterStore
-from ...model import Attempt, JobEvent, JobInfo, JobPage, JobQuery, JobStatus, WorkerRecord
+from ...model import (
+    Attempt,
+    JobEvent,
+    JobInfo,
+    JobPage,
+    JobQuery,
+    JobStatus,
+    LogEntry,
+    LogQuery,
+    WorkerRecord,
+)
 from .._common import DEAD_AFTER, info_from_event, page_of
 from .codec import attempt_from, dt, event_from, event_params, filtered_query, now_ts, ts
 from .connection import SqliteStore
@@ -89,10 +99,25 @@ class SqliteMaster(SqliteStore, SqliteSchedules, SqliteHeld, MasterStore):
         def purge(conn: Conn) -> int:
             ids = json.dumps([row[0] for row in conn.execute(
                 self._q["purge_old_ids"], (cutoff, limit))])
+            conn.execute(self._q["purge_logs"], (cutoff, limit))
             conn.execute(self._q["purge_attempts"], (ids,))
             return int(conn.execute(self._q["purge_jobs"], (ids,)).rowcount)
 
         return await self._db.write(purge)
+
+    async def write_logs(self, entries: Sequence[LogEntry]) -> None:
+        rows = [(ts(e.at), e.level, e.logger, e.message, e.host, e.pid) for e in entries]
+        await self._db.write(lambda conn: conn.executemany(self._q["write_logs"], rows))
+
+    async def list_logs(self, query: LogQuery) -> list[LogEntry]:
+        since = ts(query.since) if query.since else None
+        until = ts(query.until) if query.until else None
+        params = (query.min_level, query.logger_prefix, query.logger_prefix,
+                  query.logger_prefix, since, since, until, until, query.text, query.text,
+                  query.limit)
+        rows = await self._db.read(
+            lambda conn: conn.execute(self._q["list_logs"], params).fetchall())
+        return [LogEntry(dt(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
     # -- topology ---------------------------------------------------------------------------
     async def register_worker(self, worker: WorkerRecord) -> None:

@@ -403,3 +403,19 @@ DELETE FROM {p}attempt WHERE job_id IN (SELECT value FROM json_each(?))
 
 -- name: purge_jobs
 DELETE FROM {p}job WHERE id IN (SELECT value FROM json_each(?))
+
+-- name: write_logs
+INSERT INTO {p}log (at, level, logger, message, host, pid) VALUES (?, ?, ?, ?, ?, ?)
+
+-- name: list_logs
+SELECT at, level, logger, message, host, pid FROM {p}log
+WHERE level >= ?
+  AND (? IS NULL OR substr(logger, 1, length(?)) = ?)
+  AND (? IS NULL OR at >= ?)
+  AND (? IS NULL OR at < ?)
+  AND (? IS NULL OR instr(lower(message), lower(?)) > 0)
+ORDER BY at DESC, id DESC
+LIMIT ?
+
+-- name: purge_logs
+DELETE FROM {p}log WHERE id IN (SELECT id FROM {p}log WHERE at < ? ORDER BY at LIMIT ?)

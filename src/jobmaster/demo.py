@@ -66,13 +66,14 @@ async def run_demo(db_path: str | None, job_count: int) -> int:
             started = time.time()
             total = await _schedule(app, max(job_count, 10))
             delay_target = started + 2.0
-            await _progress(app, total)
+            others_done = await _progress(app, total)
             elapsed = time.time() - started
             await app.sync_now()
             counts = {s: await _count(app, s) for s in (JobStatus.SUCCEEDED, JobStatus.FAILED)}
             stats = app.workers[0].stats
         lateness = (_delayed_started[0] - delay_target) if _delayed_started else None
-        _summary(total, counts, stats.retried, elapsed, lateness)
+        rate = (total - 1) / max(others_done - started, 1e-6)
+        _summary(total, counts, stats.retried, elapsed, rate, lateness)
         return 0 if counts[JobStatus.SUCCEEDED] == total else 1
 
 
@@ -87,10 +88,13 @@ async def _schedule(app: JobMaster, job_count: int) -> int:
     return greetings + 20 + 3
 
 
-async def _progress(app: JobMaster, total: int) -> None:
+async def _progress(app: JobMaster, total: int) -> float:
+    """Show a progress bar until every job is final; returns when all but the delayed job
+    were done (time.time()), for the throughput figure."""
     worker = app.workers[0]
     interactive = sys.stdout.isatty()
     last = -1
+    others_done = 0.0
     while True:
         done = worker.stats.succeeded + worker.stats.failed + worker.stats.cancelled
         if done != last:
@@ -98,11 +102,14 @@ async def _progress(app: JobMaster, total: int) -> None:
             print(("\r" + line) if interactive else line, end="" if interactive else "\n",
                   flush=True)
             last = done
+        if done >= total - 1 and not others_done:
+            others_done = time.time()
         if done >= total:
             break
-        await asyncio.sleep(0.1 if interactive else 0.5)
+        await asyncio.sleep(0.02 if done >= total - 1 else 0.1 if interactive else 0.5)
     if interactive:
         print()
+    return others_done
 
 
 async def _count(app: JobMaster, status: JobStatus) -> int:
@@ -116,14 +123,14 @@ async def _count(app: JobMaster, status: JobStatus) -> int:
 
 
 def _summary(total: int, counts: dict[JobStatus, int], retried: int, elapsed: float,
-             lateness: float | None) -> None:
+             rate: float, lateness: float | None) -> None:
     rows = [
         ("jobs scheduled", str(total)),
         ("succeeded", str(counts[JobStatus.SUCCEEDED])),
         ("failed", str(counts[JobStatus.FAILED])),
         ("retried (attempts that failed and were retried)", str(retried)),
         ("elapsed", f"{elapsed:.2f} s (includes the 2 s delayed job)"),
-        ("throughput", f"{total / elapsed:.0f} jobs/s"),
+        ("throughput", f"{rate:.0f} jobs/s (every job but the delayed one)"),
         ("delayed job started", "n/a" if lateness is None else f"{lateness * 1000:+.0f} ms "
                                                                "from its due time"),
     ]

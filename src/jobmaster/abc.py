@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .model import (
+    AgentRecord,
     Attempt,
     AttemptResult,
     CancelOutcome,
@@ -66,6 +67,8 @@ class Capabilities:
     purge_history: bool = False
     #: The master keeps the processes' logs (:meth:`MasterStore.write_logs`).
     log_store: bool = False
+    #: The master records the agent connections (:meth:`MasterStore.register_agents`).
+    agent_registry: bool = False
     recurring_schedules: bool = False
     time_precision: timedelta = timedelta(microseconds=1)
     transient_errors: tuple[type[BaseException], ...] = field(default=(ConnectionError, OSError))
@@ -327,6 +330,15 @@ class MasterStore(_Store):
         older than ``now - older_than`` by the store's clock; returns how many. Only when
         ``capabilities.purge_history``."""
         raise NotImplementedError(f"{self.capabilities.name} cannot purge its history")
+
+    async def register_agents(self, agents: Sequence[AgentRecord]) -> None:
+        """Insert or refresh agent connections (``last_seen`` = now by the store's clock;
+        ``first_seen`` kept). Only when ``capabilities.agent_registry``."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot record agents")
+
+    async def list_agents(self) -> list[AgentRecord]:
+        """Every recorded agent connection, by name."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot record agents")
 
     async def write_logs(self, entries: Sequence[LogEntry]) -> None:
         """Store log records in one round trip (only when ``capabilities.log_store``)."""

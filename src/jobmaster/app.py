@@ -20,6 +20,7 @@ from .config import ClusterConfig, WorkerConfig
 from .errors import BackendUnavailableError, NotStartedError, SchemaError
 from .handlers import HandlerRegistry, Services
 from .model import (
+    AgentRecord,
     CancelOutcome,
     EnqueueResult,
     JobInfo,
@@ -125,6 +126,11 @@ class JobMaster:
             raise
         self._started = True
         self._start_log_shipping()
+        if self.master is not None and self.master.capabilities.agent_registry:
+            try:
+                await self.master.register_agents(self._agent_records())
+            except Exception as exc:  # the topology is informative: never block a start
+                log.warning("could not record the agent connections on the master: %s", exc)
         try:
             static_ids = await upsert_static(self, self._declarations)
             if run_workers:
@@ -380,7 +386,7 @@ class JobMaster:
             self.cleaner.start()
         self.topology = TopologyHeartbeat(
             self.master, self.workers, interval=options.heartbeat_interval.total_seconds(),
-            on_drain=self._drain_worker,
+            on_drain=self._drain_worker, agents=self._agent_records,
         )
         self.topology.start()
         for worker in self.workers:
@@ -611,6 +617,12 @@ class JobMaster:
         if query.status is None or query.status not in _IN_FLIGHT:
             pages.append(await master.list_jobs(query))
         return merge_pages(pages, limit)
+
+    def _agent_records(self) -> list[AgentRecord]:
+        """The agent connections this process reaches, for the topology on the master."""
+        return [AgentRecord(name, spec.kind, spec.describe())
+                for name, connection in self.config.agents.items()
+                if name not in self._offline and (spec := connection.backend) is not None]
 
     def _start_log_shipping(self) -> None:
         master = self.master

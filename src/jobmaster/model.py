@@ -361,3 +361,15 @@ class LogQuery:
     until: datetime | None = None
     text: str | None = None
     limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRecord:
+    """An agent connection as recorded in the topology on the master (``location`` has no
+    credentials; ``last_seen`` is refreshed by the processes that reach it)."""
+
+    name: str
+    kind: str
+    location: str
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None

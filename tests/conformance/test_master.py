@@ -152,3 +152,20 @@ async def test_worker_topology(stores: Stores) -> None:
     await stores.master.set_worker_status("w-1", "stopping")
     [found] = await stores.master.list_workers()
     assert found.status == "stopping"
+
+
+async def test_agent_connections_are_recorded(stores: Stores) -> None:
+    if not stores.master.capabilities.agent_registry:
+        pytest.skip(f"the {stores.kind} master cannot record agents yet")
+    from jobmaster.model import AgentRecord
+
+    await stores.master.register_agents([AgentRecord("pg-1", "postgres", "db:5432/a"),
+                                         AgentRecord("nats-1", "nats", "nats://n:4222")])
+    [nats, pg] = await stores.master.list_agents()
+    assert (nats.name, nats.kind, pg.name, pg.location) == ("nats-1", "nats", "pg-1",
+                                                            "db:5432/a")
+    assert pg.first_seen is not None and pg.last_seen is not None
+    await stores.master.register_agents([AgentRecord("pg-1", "postgres", "db2:5432/a")])
+    [_, again] = await stores.master.list_agents()
+    assert again.location == "db2:5432/a" and again.first_seen == pg.first_seen
+    assert again.last_seen is not None and again.last_seen >= pg.last_seen

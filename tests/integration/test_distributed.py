@@ -58,6 +58,19 @@ async def test_jobs_route_by_lane_and_spread_over_agents(pg_database: str) -> No
     by_agent = Counter(i.agent for i in infos[:200] if i is not None)
     assert set(by_agent) == {"a1", "a2"} and min(by_agent.values()) >= 40, by_agent
     assert {i.agent for i in infos[200:] if i is not None} == {"a2"}
+    # The topology on the master records the agent connections (no credentials).
+    assert [(a.name, a.kind) for a in await _agents(pg_database, config)] == [
+        ("a1", "postgres"), ("a2", "postgres")]
+
+
+async def _agents(dsn: str, config: jm.ClusterConfig) -> list[object]:
+    app = jm.JobMaster(config, handlers=[record])
+    await app.start(run_workers=False)
+    try:
+        assert app.master is not None
+        return list(await app.master.list_agents())
+    finally:
+        await app.stop()
 
 
 async def test_far_jobs_are_held_and_promoted_exactly_once(pg_database: str) -> None:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from ...abc import AgentTransport, Capabilities, LeaseExtension, MasterStore, SchemaState, WakeUp
 from ...config import BackendSpec
 from ...model import (
+    AgentRecord,
     Attempt,
     AttemptOutcome,
     AttemptResult,
@@ -89,6 +90,7 @@ class MemorySpace:
     schedules: ScheduleSpace = field(default_factory=ScheduleSpace)
     held: HeldSpace = field(default_factory=HeldSpace)
     logs: list[LogEntry] = field(default_factory=list)
+    agents: dict[str, AgentRecord] = field(default_factory=dict)
 
 
 _SPACES: dict[str, MemorySpace] = {}
@@ -102,6 +104,7 @@ MEMORY_CAPABILITIES = Capabilities(
     held_jobs=True,
     purge_history=True,
     log_store=True,
+    agent_registry=True,
     recurring_schedules=True,
 )
 
@@ -530,6 +533,16 @@ class MemoryMaster(MemoryHeld, MemorySchedules, _MemoryStore, MasterStore):
             for key in [k for k in self.space.attempts if k[0] == job_id]:
                 del self.space.attempts[key]
         return len(old)
+
+    async def register_agents(self, agents: Sequence[AgentRecord]) -> None:
+        now = self.clock()
+        for agent in agents:
+            known = self.space.agents.get(agent.name)
+            first = known.first_seen if known is not None else now
+            self.space.agents[agent.name] = replace(agent, first_seen=first, last_seen=now)
+
+    async def list_agents(self) -> list[AgentRecord]:
+        return [self.space.agents[name] for name in sorted(self.space.agents)]
 
     async def write_logs(self, entries: Sequence[LogEntry]) -> None:
         self.space.logs.extend(entries)

@@ -35,6 +35,7 @@ POSTGRES_CAPABILITIES = Capabilities(
     held_jobs=True,
     purge_history=True,
     log_store=True,
+    agent_registry=True,
     recurring_schedules=True,
     transient_errors=(
         OSError,

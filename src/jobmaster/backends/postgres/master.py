@@ -10,6 +10,7 @@ from typing import Any
 from ...abc import MasterStore
 from ...config import BackendSpec
 from ...model import (
+    AgentRecord,
     Attempt,
     JobEvent,
     JobInfo,
@@ -95,6 +96,13 @@ class PostgresMaster(PostgresStore, PostgresSchedules, PostgresHeld, MasterStore
         await self.pool.execute(self.q["purge_logs"], older_than, limit)
         status: str = await self.pool.execute(self.q["purge_history"], older_than, limit)
         return int(status.split()[-1])
+
+    async def register_agents(self, agents: Sequence[AgentRecord]) -> None:
+        await self.pool.execute(self.q["register_agents"], [a.name for a in agents],
+                                [a.kind for a in agents], [a.location for a in agents])
+
+    async def list_agents(self) -> list[AgentRecord]:
+        return [AgentRecord(*row) for row in await self.pool.fetch(self.q["list_agents"])]
 
     async def write_logs(self, entries: Sequence[LogEntry]) -> None:
         await self.pool.execute(

@@ -614,3 +614,12 @@ LIMIT $6;
 DELETE FROM {p}log WHERE id IN (
     SELECT id FROM {p}log WHERE at < now() - $1::interval ORDER BY at LIMIT $2
 );
+
+-- name: register_agents
+INSERT INTO {p}agent (name, kind, location)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+ON CONFLICT (name) DO UPDATE SET
+    kind = EXCLUDED.kind, location = EXCLUDED.location, last_seen = now();
+
+-- name: list_agents
+SELECT name, kind, location, first_seen, last_seen FROM {p}agent ORDER BY name;

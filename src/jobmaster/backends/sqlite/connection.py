@@ -37,6 +37,7 @@ SQLITE_CAPABILITIES = Capabilities(
     held_jobs=True,
     purge_history=True,
     log_store=True,
+    agent_registry=True,
     recurring_schedules=True,
     time_precision=timedelta(microseconds=1),
     transient_errors=(ConnectionError, OSError, sqlite3.OperationalError),

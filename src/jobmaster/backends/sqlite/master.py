@@ -10,6 +10,7 @@ from typing import Any
 
 from ...abc import MasterStore
 from ...model import (
+    AgentRecord,
     Attempt,
     JobEvent,
     JobInfo,
@@ -104,6 +105,15 @@ class SqliteMaster(SqliteStore, SqliteSchedules, SqliteHeld, MasterStore):
             return int(conn.execute(self._q["purge_jobs"], (ids,)).rowcount)
 
         return await self._db.write(purge)
+
+    async def register_agents(self, agents: Sequence[AgentRecord]) -> None:
+        now = now_ts()
+        rows = [(a.name, a.kind, a.location, now, now) for a in agents]
+        await self._db.write(lambda conn: conn.executemany(self._q["register_agents"], rows))
+
+    async def list_agents(self) -> list[AgentRecord]:
+        rows = await self._db.read(lambda conn: conn.execute(self._q["list_agents"]).fetchall())
+        return [AgentRecord(r[0], r[1], r[2], dt(r[3]), dt(r[4])) for r in rows]
 
     async def write_logs(self, entries: Sequence[LogEntry]) -> None:
         rows = [(ts(e.at), e.level, e.logger, e.message, e.host, e.pid) for e in entries]

@@ -419,3 +419,11 @@ LIMIT ?
 
 -- name: purge_logs
 DELETE FROM {p}log WHERE id IN (SELECT id FROM {p}log WHERE at < ? ORDER BY at LIMIT ?)
+
+-- name: register_agents
+INSERT INTO {p}agent (name, kind, location, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET
+    kind = excluded.kind, location = excluded.location, last_seen = excluded.last_seen
+
+-- name: list_agents
+SELECT name, kind, location, first_seen, last_seen FROM {p}agent ORDER BY name

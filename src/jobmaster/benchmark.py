@@ -192,6 +192,10 @@ async def _producer(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_bench(args: argparse.Namespace) -> int:
     """Entry point of ``jobmaster bench``."""
+    if args.distributed:
+        from .bench_distributed import run_distributed_bench
+
+        return run_distributed_bench(args)
     args.prefix = f"bench_{uuid.uuid4().hex[:8]}_"
     with tempfile.TemporaryDirectory(prefix="jobmaster-bench-") as folder:
         if args.backend == "sqlite":
@@ -259,6 +263,14 @@ def add_bench_parser(sub: Any) -> None:
     bench.add_argument("--rate", type=float, default=200.0, help="jobs/s for the latency phase")
     bench.add_argument("--latency-jobs", type=int, default=1000)
     bench.add_argument("--json", help="also write the results to this JSON file")
+    bench.add_argument("--distributed", action="store_true",
+                       help="PostgreSQL master + PostgreSQL agent in two new databases (--dsn "
+                            "is then an administrative database): end-to-end jobs/s and master "
+                            "sync lag")
+    bench.add_argument("--sync-ms", type=int, default=200,
+                       help="--distributed: the sync_interval in ms")
+    bench.add_argument("--prefill", action="store_true",
+                       help="--distributed: enqueue everything before the worker runs")
 
 
 def _worker_cli(argv: list[str]) -> None:

@@ -21,24 +21,17 @@ import json
 import os
 from collections.abc import Mapping
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import jobmaster as jm
+from tests.execlog import record_event
 
 ENV_CLUSTER = "JM_D_CLUSTER"
 ENV_WORKER = "JM_D_WORKER"
 ENV_OUT = "JM_D_OUT"
 
-_fd: int | None = None
-
-
 def _record(event: str, job: jm.JobContext) -> None:
-    global _fd
-    if _fd is None:
-        path = Path(os.environ[ENV_OUT]) / f"{os.getpid()}.log"
-        _fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.write(_fd, f"{event} {job.id} {job.attempt} {os.getpid()}\n".encode())
+    record_event(ENV_OUT, event, job)
 
 
 @jm.job_handler(definition_id="dist.record")

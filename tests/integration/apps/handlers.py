@@ -10,19 +10,13 @@ import os
 from pathlib import Path
 
 import jobmaster as jm
+from tests.execlog import record_event
 
 from .common import ENV_OUT
 
 RELEASE_FLAG = "release.flag"
-_fd: int | None = None
-
-
 def _record(event: str, job: jm.JobContext) -> None:
-    global _fd
-    if _fd is None:
-        path = Path(os.environ[ENV_OUT]) / f"{os.getpid()}.log"
-        _fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.write(_fd, f"{event} {job.id} {job.attempt} {os.getpid()}\n".encode())
+    record_event(ENV_OUT, event, job)
 
 
 @jm.job_handler(definition_id="it.record")

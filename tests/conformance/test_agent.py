@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from jobmaster.model import (
     AttemptOutcome,
     AttemptResult,
@@ -325,6 +327,41 @@ async def test_outbox_sync_is_idempotent(stores: Stores) -> None:
         assert live is not None and live.status is JobStatus.PROCESSING
     await stores.agent.trim_outbox([e.seq for e in events])
     assert await stores.agent.read_outbox(10) == []
+
+
+async def test_outbox_export_import_is_idempotent(stores: Stores) -> None:
+    """The syncer's fast path (an agent's own export format, taken as it is by the master):
+    same history as apply_events, replays change nothing, the batch's sequence numbers and
+    oldest time come back for the trim and the sync lag."""
+    if stores.agent.outbox_export_format not in stores.master.outbox_import_formats:
+        pytest.skip(f"{stores.kind}: no outbox export format shared with the master")
+    jobs = [new_job() for _ in range(20)]
+    await stores.agent.enqueue(jobs)
+    claimed = await claim(stores, 20)
+    await stores.agent.finish([result(j) for j in claimed[:8]])
+    await stores.agent.finish([result(j, outcome=AttemptOutcome.FAILED, error="boom",
+                                      retry=timedelta(hours=1)) for j in claimed[8:12]])
+    events = await stores.agent.read_outbox(1000)
+    data = await stores.agent.export_outbox(1000)
+    first = await stores.master.import_outbox(data, stores.agent.agent_name)
+    assert first.seqs == [e.seq for e in events]
+    assert first.oldest is not None
+    assert abs((first.oldest - datetime.now(UTC)).total_seconds()) < 60
+    again = await stores.master.import_outbox(data, stores.agent.agent_name)  # replay
+    assert again.seqs == first.seqs
+    for job in claimed[:8]:
+        info = await stores.master.get_job(job.id)
+        assert info is not None and info.status is JobStatus.SUCCEEDED
+        assert [a.outcome for a in info.attempts] == [AttemptOutcome.SUCCEEDED]
+        assert info.agent == stores.agent.agent_name
+    for job in claimed[8:12]:  # queued again for a retry: the attempt is recorded, not the job
+        assert await stores.master.get_job(job.id) is None
+        attempts = await stores.master.get_attempts(job.id)
+        assert [(a.outcome, a.error) for a in attempts] == [(AttemptOutcome.FAILED, "boom")]
+    await stores.agent.trim_outbox(first.seqs)
+    empty = await stores.master.import_outbox(await stores.agent.export_outbox(10),
+                                              stores.agent.agent_name)
+    assert empty.seqs == [] and empty.oldest is None
 
 
 async def test_live_view_of_running_job(stores: Stores) -> None:

@@ -19,7 +19,8 @@ class Syncer(PeriodicLoop[int]):
 
     Replaying a batch changes nothing (the master keeps the highest version per job), so a crash
     between "applied" and "trimmed" is harmless. When master and agent share a database the move
-    is one server-side statement. While the master is down, batches fail and are retried with
+    is one server-side statement; when the master can take the agent's own export format (two
+    PostgreSQL databases: binary COPY) the batch moves as bytes, never decoded in Python. While the master is down, batches fail and are retried with
     backoff; the outboxes grow and drain when it returns.
 
     Sync lag: for each batch, how long its oldest event waited in the outbox (from the moment
@@ -65,20 +66,27 @@ class Syncer(PeriodicLoop[int]):
             moved = await agent.sync_colocated(self.batch_size)
             self.lag[agent.agent_name] = 0.0 if moved < self.batch_size else self.interval
             return moved
-        events = await agent.read_outbox(self.batch_size)
-        if not events:
+        if agent.outbox_export_format in self.master.outbox_import_formats:
+            batch = await self.master.import_outbox(
+                await agent.export_outbox(self.batch_size), agent.agent_name)
+            seqs, oldest = batch.seqs, batch.oldest
+        else:
+            events = await agent.read_outbox(self.batch_size)
+            if events:
+                await self.master.apply_events(events)
+            seqs = [event.seq for event in events]
+            oldest = min((t for t in map(_event_time, events) if t is not None), default=None)
+        if not seqs:
             self.lag[agent.agent_name] = 0.0
             return 0
-        await self.master.apply_events(events)
-        await agent.trim_outbox([event.seq for event in events])
-        self._record_lag(agent.agent_name, events)
-        return len(events)
+        await agent.trim_outbox(seqs)
+        self._record_lag(agent.agent_name, oldest)
+        return len(seqs)
 
-    def _record_lag(self, agent_name: str, events: list[JobEvent]) -> None:
-        times = [t for t in (_event_time(e) for e in events) if t is not None]
-        if not times:
+    def _record_lag(self, agent_name: str, oldest: datetime | None) -> None:
+        if oldest is None:
             return
-        lag = max(0.0, (datetime.now(UTC) - min(times)).total_seconds())
+        lag = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
         self.lag[agent_name] = lag
         self.recent_lags.append(lag)
         if lag > LAG_WARNING and time.monotonic() - self._warned_at > 60:

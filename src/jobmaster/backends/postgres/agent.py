@@ -31,7 +31,12 @@ from ...model import (
     TriggerSource,
 )
 from .._common import decode_bag, decode_cursor, info_from_event, is_uuid, page_of
-from .connection import AGENT_SESSION_SETTINGS, POSTGRES_CAPABILITIES, PostgresStore
+from .connection import (
+    AGENT_SESSION_SETTINGS,
+    OUTBOX_FORMAT,
+    POSTGRES_CAPABILITIES,
+    PostgresStore,
+)
 from .due import PostgresDueTimes
 from .rows import event_from_outbox_row, new_job_columns
 
@@ -51,6 +56,7 @@ class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
     role = "agent"
     session_settings = AGENT_SESSION_SETTINGS
     fast_writes = True
+    outbox_export_format = OUTBOX_FORMAT
 
     def __init__(
         self,
@@ -335,6 +341,16 @@ class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
     async def read_outbox(self, limit: int) -> list[JobEvent]:
         rows = await self.pool.fetch(self.q["read_outbox"], limit)
         return [event_from_outbox_row(row, self.agent_name) for row in rows]
+
+    async def export_outbox(self, limit: int) -> bytes:
+        chunks: list[bytes] = []
+
+        async def collect(chunk: bytes) -> None:
+            chunks.append(chunk)
+
+        await self.pool.copy_from_query(self.q["export_outbox"], limit, output=collect,
+                                        format="binary")
+        return b"".join(chunks)
 
     async def trim_outbox(self, seqs: Sequence[int]) -> int:
         status: str = await self.fast_pool.execute(self.q["trim_outbox"], list(seqs))

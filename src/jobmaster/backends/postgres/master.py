@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from ...abc import MasterStore
+from ...abc import MasterStore, OutboxImport
 from ...config import BackendSpec
 from ...model import (
     AgentRecord,
@@ -22,7 +23,7 @@ from ...model import (
     WorkerRecord,
 )
 from .._common import DEAD_AFTER, decode_cursor, info_from_event, is_uuid, page_of
-from .connection import POSTGRES_CAPABILITIES, SESSION_SETTINGS, PostgresStore
+from .connection import OUTBOX_FORMAT, POSTGRES_CAPABILITIES, SESSION_SETTINGS, PostgresStore
 from .held import PostgresHeld
 from .rows import attempt_from_row, event_from_row
 from .schedules import PostgresSchedules
@@ -36,6 +37,8 @@ class PostgresMaster(PostgresStore, PostgresSchedules, PostgresHeld, MasterStore
     # Job lists use one statement with optional filters: plan it for the filters present.
     session_settings = {**SESSION_SETTINGS, "plan_cache_mode": "force_custom_plan"}
 
+    outbox_import_formats = frozenset({OUTBOX_FORMAT})
+
     def __init__(self, spec: BackendSpec) -> None:
         super().__init__(spec, pool_role="master")
 
@@ -46,6 +49,15 @@ class PostgresMaster(PostgresStore, PostgresSchedules, PostgresHeld, MasterStore
                 await conn.execute(self.q["apply_jobs"], *_job_columns(jobs))
             if attempts:
                 await conn.execute(self.q["apply_attempts"], *_attempt_columns(attempts))
+
+    async def import_outbox(self, data: bytes, agent_name: str) -> OutboxImport:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(self.q["create_outbox_stage"])
+            await conn.copy_to_table("jm_outbox_stage", source=io.BytesIO(data),
+                                     schema_name="pg_temp", format="binary")
+            row = await conn.fetchrow(self.q["apply_outbox_stage"], agent_name)
+        assert row is not None
+        return OutboxImport(list(row[0]), row[1])
 
     async def get_job(self, job_id: str) -> JobInfo | None:
         if not is_uuid(job_id):

@@ -242,6 +242,13 @@ FROM {p}agent_outbox ORDER BY seq LIMIT $1;
 -- name: trim_outbox
 DELETE FROM {p}agent_outbox WHERE seq = ANY($1::bigint[]);
 
+-- name: export_outbox
+SELECT seq, job_id, version, status, definition_id, lane, priority, scheduled_at, created_at,
+       msg_data, metadata, attempt_count, max_retries, timeout_ms, idempotency_key, schedule_id,
+       trigger_source, last_error, finished_at, a_number, a_started_at, a_finished_at, a_worker,
+       a_outcome, a_error, a_traceback
+FROM {p}agent_outbox ORDER BY seq LIMIT $1;
+
 -- name: queue_depth
 SELECT lane, count(*) FROM {p}agent_job WHERE status = 'queued' GROUP BY lane;
 
@@ -283,6 +290,52 @@ WITH events AS (
     WHERE {p}attempt.version < EXCLUDED.version
 )
 SELECT count(*) FROM events;
+
+-- name: create_outbox_stage
+CREATE TEMPORARY TABLE IF NOT EXISTS jm_outbox_stage (
+    seq bigint, job_id uuid, version integer, status text, definition_id text, lane text,
+    priority smallint, scheduled_at timestamptz, created_at timestamptz, msg_data text,
+    metadata text, attempt_count integer, max_retries integer, timeout_ms integer,
+    idempotency_key text, schedule_id text, trigger_source text, last_error text,
+    finished_at timestamptz, a_number integer, a_started_at timestamptz,
+    a_finished_at timestamptz, a_worker text, a_outcome text, a_error text, a_traceback text
+) ON COMMIT DELETE ROWS;
+
+-- name: apply_outbox_stage
+WITH latest AS (
+    SELECT DISTINCT ON (job_id) * FROM pg_temp.jm_outbox_stage
+    WHERE status IN ('succeeded', 'failed', 'cancelled')
+    ORDER BY job_id, version DESC
+), jobs AS (
+    INSERT INTO {p}job (id, version, status, definition_id, lane, priority, scheduled_at,
+                        created_at, msg_data, metadata, attempt_count, max_retries, timeout_ms,
+                        idempotency_key, schedule_id, trigger_source, last_error, finished_at,
+                        agent)
+    SELECT job_id, version, status, definition_id, lane, priority, scheduled_at, created_at,
+           msg_data, metadata, attempt_count, max_retries, timeout_ms, idempotency_key,
+           schedule_id, trigger_source, last_error, finished_at, $1
+    FROM latest ORDER BY job_id
+    ON CONFLICT (id) DO UPDATE SET
+        version = EXCLUDED.version, status = EXCLUDED.status, lane = EXCLUDED.lane,
+        priority = EXCLUDED.priority, scheduled_at = EXCLUDED.scheduled_at,
+        attempt_count = EXCLUDED.attempt_count, last_error = EXCLUDED.last_error,
+        finished_at = EXCLUDED.finished_at, agent = EXCLUDED.agent, updated_at = now()
+    WHERE {p}job.version < EXCLUDED.version
+), attempts AS (
+    INSERT INTO {p}attempt (job_id, number, version, started_at, finished_at, worker_id, outcome,
+                            error, traceback)
+    SELECT DISTINCT ON (job_id, a_number) job_id, a_number, version, a_started_at,
+           a_finished_at, a_worker, a_outcome, a_error, a_traceback
+    FROM pg_temp.jm_outbox_stage WHERE a_number IS NOT NULL
+    ORDER BY job_id, a_number, version DESC
+    ON CONFLICT (job_id, number) DO UPDATE SET
+        version = EXCLUDED.version, started_at = EXCLUDED.started_at,
+        finished_at = EXCLUDED.finished_at, worker_id = EXCLUDED.worker_id,
+        outcome = EXCLUDED.outcome, error = EXCLUDED.error, traceback = EXCLUDED.traceback
+    WHERE {p}attempt.version < EXCLUDED.version
+)
+SELECT coalesce(array_agg(seq), '{}'), min(coalesce(finished_at, a_finished_at, a_started_at))
+FROM pg_temp.jm_outbox_stage;
 
 -- name: apply_jobs
 INSERT INTO {p}job (id, version, status, definition_id, lane, priority, scheduled_at, created_at,

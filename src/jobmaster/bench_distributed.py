@@ -96,6 +96,7 @@ async def _worker_main(args: argparse.Namespace) -> None:
         # The syncer's own measure, where this version has it: per batch, how long its oldest
         # event waited (so an upper bound of the lag of the batch's jobs).
         "syncer_lags": list(getattr(syncer, "recent_lags", [])),
+        "cpu_seconds": time.process_time(),
     }
     await app.stop()
     print("REPORT " + json.dumps(report), flush=True)
@@ -192,6 +193,10 @@ async def _run(args: argparse.Namespace, master: str, agent: str) -> dict[str, A
         results["syncer_batch_lags_ms"] = [round(lag * 1000) for lag in lags]
     print(f"processing:     {results['processing_jobs_per_s']:>10,.0f} jobs/s "
           f"({report['processed']:,} no-op jobs, 1 worker process, first start -> last result)")
+    if report.get("cpu_seconds") is not None:  # stable across runs on a busy machine
+        results["worker_cpu_us_per_job"] = report["cpu_seconds"] / args.jobs * 1e6
+        print(f"worker CPU:     {results['worker_cpu_us_per_job']:>10,.0f} us/job (user + system "
+              "time of the worker process, syncer included, / jobs)")
     print(f"end to end:     {results['end_to_end_jobs_per_s']:>10,.0f} jobs/s "
           f"({'resume' if args.prefill else 'enqueue start'} -> every job SUCCEEDED in the master "
           "history)")

@@ -95,6 +95,7 @@ async def _worker_main(args: argparse.Namespace) -> None:
         "processed": last, "first_start": _first_start[0] if _first_start else None,
         "last_flush": last_flush, "peak_rss_mb": resource.getrusage(
             resource.RUSAGE_SELF).ru_maxrss / 1024, "latencies": _latencies,
+        "cpu_seconds": time.process_time(),
     }
     print("REPORT " + json.dumps(report), flush=True)
 
@@ -171,9 +172,12 @@ async def _producer(args: argparse.Namespace) -> dict[str, Any]:
         processed = sum(r["processed"] for r in reports)
         results["processing_jobs_per_s"] = processed / (last - first)
         results["worker_peak_rss_mb"] = max(r["peak_rss_mb"] for r in reports)
+        results["worker_cpu_us_per_job"] = sum(r["cpu_seconds"] for r in reports) / processed * 1e6
         print(f"processing:        {results['processing_jobs_per_s']:>10,.0f} jobs/s "
               f"({processed:,} no-op jobs, {args.workers} worker process(es), peak RSS "
               f"{results['worker_peak_rss_mb']:.0f} MB)", flush=True)
+        print(f"worker CPU:        {results['worker_cpu_us_per_job']:>10,.0f} us/job (user + system "
+              "time of the worker processes / jobs)", flush=True)
         single = min(args.jobs, args.single)
         results["single_enqueue_jobs_per_s"] = await _single(app, single)
         print(f"single enqueue:    {results['single_enqueue_jobs_per_s']:>10,.0f} jobs/s "

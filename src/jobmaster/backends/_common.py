@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -143,8 +144,14 @@ def select_page(infos: Iterable[JobInfo], query: JobQuery) -> JobPage:
     return page_of(rows[: query.limit + 1], query.limit)
 
 
+_CANONICAL_UUID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").fullmatch
+
+
 def is_uuid(value: str) -> bool:
     """True when ``value`` is a UUID (job ids are; anything else cannot match a uuid column)."""
+    if isinstance(value, str) and _CANONICAL_UUID(value):  # the common case, on hot paths
+        return True
     try:
         uuid.UUID(value)
         return True

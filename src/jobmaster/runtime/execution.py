@@ -16,6 +16,7 @@ from ..model import AttemptOutcome, AttemptResult, Backoff, ClaimedJob, Priority
 log = logging.getLogger("jobmaster.worker")
 
 _MAX_ERROR = 2000
+_PRIORITIES = {int(priority): priority for priority in Priority}
 _MAX_TRACEBACK = 16_000
 
 
@@ -46,7 +47,7 @@ def build_context(job: ClaimedJob, cluster_id: str) -> JobContext:
         attempt=job.attempt,
         max_retries=job.max_retries,
         timeout=timedelta(milliseconds=job.timeout_ms),
-        priority=Priority(job.priority) if 1 <= job.priority <= 5 else Priority.MEDIUM,
+        priority=_PRIORITIES.get(job.priority, Priority.MEDIUM),
         lane=job.lane,
         trigger=job.trigger,
         schedule_id=job.schedule_id,

@@ -50,6 +50,9 @@ _COPY_COLUMNS = ["id", "definition_id", "lane", "priority", "msg_data", "metadat
                  "max_retries", "timeout_ms", "backoff", "schedule_id", "trigger_source"]
 
 
+_TRIGGERS = {trigger.value: trigger for trigger in TriggerSource}
+
+
 class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
     """Agent transport on PostgreSQL."""
 
@@ -234,7 +237,7 @@ class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
                 r[12],
                 r[13],
                 r[14],
-                TriggerSource(r[15]),
+                _TRIGGERS[r[15]],
             )
             for r in rows
         ]
@@ -262,9 +265,10 @@ class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
             [r.worker_id for r in results],
             [r.started_at for r in results],
             [r.finished_at for r in results],
-            [r.error for r in results],
-            [r.traceback for r in results],
-            [r.retry_delay.total_seconds() if r.retry_delay is not None else None for r in results],
+            _nulls_as_empty([r.error for r in results]),
+            _nulls_as_empty([r.traceback for r in results]),
+            _nulls_as_empty([r.retry_delay.total_seconds() if r.retry_delay is not None else None
+                             for r in results]),
         )
         if any(r.retry_delay is not None for r in results):
             await self._notify()
@@ -362,6 +366,12 @@ class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
     async def sync_colocated(self, limit: int) -> int:
         count: int = await self.fast_pool.fetchval(self.q["sync_colocated"], limit, self.agent_name)
         return count
+
+
+def _nulls_as_empty(values: list[Any]) -> list[Any]:
+    """``[]`` for a column of NULLs: ``unnest`` of several arrays pads the shorter ones with
+    NULLs, and an empty list costs asyncpg no per-element work (the common case: no error)."""
+    return [] if all(value is None for value in values) else values
 
 
 def _live_info(row: Any, agent: str) -> JobInfo:

@@ -257,39 +257,8 @@ WITH events AS (
     DELETE FROM {p}agent_outbox
     WHERE seq IN (SELECT seq FROM {p}agent_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
     RETURNING *
-), latest AS (
-    SELECT DISTINCT ON (job_id) * FROM events
-    WHERE status IN ('succeeded', 'failed', 'cancelled')
-    ORDER BY job_id, version DESC
-), jobs AS (
-    INSERT INTO {p}job (id, version, status, definition_id, lane, priority, scheduled_at,
-                        created_at, msg_data, metadata, attempt_count, max_retries, timeout_ms,
-                        idempotency_key, schedule_id, trigger_source, last_error, finished_at,
-                        agent)
-    SELECT job_id, version, status, definition_id, lane, priority, scheduled_at, created_at,
-           msg_data, metadata, attempt_count, max_retries, timeout_ms, idempotency_key,
-           schedule_id, trigger_source, last_error, finished_at, $2
-    FROM latest ORDER BY job_id
-    ON CONFLICT (id) DO UPDATE SET
-        version = EXCLUDED.version, status = EXCLUDED.status, lane = EXCLUDED.lane,
-        priority = EXCLUDED.priority, scheduled_at = EXCLUDED.scheduled_at,
-        attempt_count = EXCLUDED.attempt_count, last_error = EXCLUDED.last_error,
-        finished_at = EXCLUDED.finished_at, agent = EXCLUDED.agent, updated_at = now()
-    WHERE {p}job.version < EXCLUDED.version
-), attempts AS (
-    INSERT INTO {p}attempt (job_id, number, version, started_at, finished_at, worker_id, outcome,
-                            error, traceback)
-    SELECT DISTINCT ON (job_id, a_number) job_id, a_number, version, a_started_at,
-           a_finished_at, a_worker, a_outcome, a_error, a_traceback
-    FROM events WHERE a_number IS NOT NULL
-    ORDER BY job_id, a_number, version DESC
-    ON CONFLICT (job_id, number) DO UPDATE SET
-        version = EXCLUDED.version, started_at = EXCLUDED.started_at,
-        finished_at = EXCLUDED.finished_at, worker_id = EXCLUDED.worker_id,
-        outcome = EXCLUDED.outcome, error = EXCLUDED.error, traceback = EXCLUDED.traceback
-    WHERE {p}attempt.version < EXCLUDED.version
 )
-SELECT count(*) FROM events;
+INSERT INTO pg_temp.jm_outbox_stage SELECT * FROM events;
 
 -- name: create_outbox_stage
 CREATE TEMPORARY TABLE IF NOT EXISTS jm_outbox_stage (

@@ -7,6 +7,10 @@ statement through ``OUTPUT ... INTO``; upserts use MERGE (or UPDATE-then-INSERT)
 the server's ``SYSUTCDATETIME()``. SQL Server cannot notify
 idle clients here, so workers poll. Install with ``pip install jobmaster[sqlserver]``.
 
+The master also holds jobs for later (:mod:`.held`), stores recurring schedules with their
+slots and leader leases (:mod:`.schedules`), process logs and the agent registry, and purges
+old history.
+
 Driver: python-tds (``pytds``), a maintained pure-Python TDS implementation. It needs no ODBC
 driver manager, no vendor driver and no compiler, so ``pip install`` is all a machine needs;
 TLS comes from pyOpenSSL. It is synchronous: each store runs its connections on a small pool of

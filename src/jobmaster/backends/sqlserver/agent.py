@@ -23,14 +23,15 @@ from ...model import (
 from .._sqlcommon.rows import LEASE_LOST, claimed_from, db_time
 from .._sqlcommon.views import SqlAgentViews
 from .codec import DOCUMENTS, result_json, split_delta, to_json
-from .connection import SQLSERVER_CAPABILITIES, SqlServerStore, run
+from .connection import SQLSERVER_CAPABILITIES, run
+from .due import SqlServerDueTimes
 
 
 def _leases_json(leases: Sequence[LeaseRef]) -> str:
     return to_json({"id": ref.job_id, "token": ref.lease_token} for ref in leases)
 
 
-class SqlServerAgent(SqlServerStore, SqlAgentViews, AgentTransport):
+class SqlServerAgent(SqlServerDueTimes, SqlAgentViews, AgentTransport):
     """Agent transport on SQL Server (tables ``{prefix}agent_job``, ``{prefix}agent_outbox``)."""
 
     role = "agent"

@@ -5,8 +5,9 @@ batch preparation MERGE needs. The conversions both SQL dialects share live in
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ...model import AttemptResult, JobEvent
@@ -22,10 +23,29 @@ def to_json(items: Iterable[Mapping[str, Any]]) -> str:
                       ensure_ascii=False)
 
 
+#: The longest span one DATEADD(SECOND, ...) can add (its number is an INT): about 68 years.
+LONGEST_SPAN = timedelta(seconds=2**31 - 1)
+
+
 def split_delta(delta: timedelta) -> tuple[int, int]:
-    """Whole seconds and remaining microseconds (DATEADD takes an INT per part)."""
+    """Whole seconds and remaining microseconds (DATEADD takes an INT per part). Spans longer
+    than :data:`LONGEST_SPAN` (a retention of a century, say) are cut to it."""
+    delta = max(-LONGEST_SPAN, min(delta, LONGEST_SPAN))
     micros = round(delta.total_seconds() * 1_000_000)
     return micros // 1_000_000, micros % 1_000_000
+
+
+def times_json(values: Iterable[datetime]) -> str:
+    """Times as a JSON array of ISO 8601 texts (the queries convert them with style 126)."""
+    return json.dumps([DOCUMENTS.time(value) for value in values])
+
+
+_LIKE_SPECIAL = re.compile(r"([!%_\[])")
+
+
+def like_literal(text: str) -> str:
+    """``text`` as a LIKE pattern matching it literally (the queries say ``ESCAPE N'!'``)."""
+    return _LIKE_SPECIAL.sub(r"!\1", text)
 
 
 def result_json(result: AttemptResult) -> dict[str, Any]:

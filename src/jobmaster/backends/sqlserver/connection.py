@@ -40,6 +40,11 @@ SQLSERVER_CAPABILITIES = Capabilities(
     delayed_delivery=True,
     colocated_sync=False,
     multi_process=True,
+    held_jobs=True,
+    purge_history=True,
+    log_store=True,
+    agent_registry=True,
+    recurring_schedules=True,
     time_precision=timedelta(microseconds=1),
     transient_errors=(OSError, pytds.OperationalError, pytds.InterfaceError),
 )

@@ -608,8 +608,8 @@ WHERE status = 'queued' AND scheduled_at > now()
 -- name: purge_history
 WITH old AS (
     SELECT id FROM {p}job
-    WHERE finished_at < now() - $1::interval
-    ORDER BY finished_at
+    WHERE created_at < now() - $1::interval AND finished_at < now() - $1::interval
+    ORDER BY created_at
     LIMIT $2
     FOR UPDATE SKIP LOCKED
 ), attempts AS (

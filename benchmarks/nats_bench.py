@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from jobmaster.app import JobMaster
@@ -66,7 +68,10 @@ async def _worker(args: argparse.Namespace) -> None:
         while worker.stats.succeeded + worker.stats.failed < args.jobs:  # noqa: ASYNC110 (polls stats)
             await asyncio.sleep(0.02)
         processed_at = worker.stats.last_flush_at
-        while await agent.read_outbox(1):  # noqa: ASYNC110 (waits for the syncer)
+        assert isinstance(agent, NatsAgent)
+        events = agent.layout.events_stream
+        # Polled by message count: reading (decoding) the outbox would compete with the syncer.
+        while (await agent.js.stream_info(events)).state.messages:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
         synced_at = time.time()
         report = {"processed": worker.stats.succeeded, "first_start": _first_start[0],
@@ -94,12 +99,31 @@ def _run_worker(args: argparse.Namespace) -> dict[str, Any]:
     command = [sys.executable, __file__, "--worker", "--jobs", str(args.jobs), "--nats",
                args.nats, "--dsn", args.dsn, "--cluster", args.cluster, "--prefix", args.prefix,
                "--concurrency", str(args.concurrency), "--batch-size", str(args.batch_size)]
+    if args.profile:
+        command += ["--profile", args.profile]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     for line in output.splitlines():
         if line.startswith("REPORT "):
             report: dict[str, Any] = json.loads(line[7:])
             return report
     raise SystemExit("nats_bench: the worker printed no report")
+
+
+@contextlib.contextmanager
+def _profiled(args: argparse.Namespace, phase: str) -> Iterator[None]:
+    """Run the block under cProfile when ``--profile`` is given."""
+    if not args.profile:
+        yield
+        return
+    import cProfile
+
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        profile.dump_stats(f"{args.profile}-{phase}.prof")
 
 
 def main() -> None:
@@ -112,19 +136,23 @@ def main() -> None:
     parser.add_argument("--cluster", default=f"bench{uuid.uuid4().hex[:8]}")
     parser.add_argument("--prefix", default=f"bench_{uuid.uuid4().hex[:8]}_")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--profile", metavar="PREFIX",
+                        help="write cProfile stats to PREFIX-enqueue.prof and PREFIX-worker.prof")
     args = parser.parse_args()
     if args.worker:
-        try:
-            import uvloop
+        with _profiled(args, "worker"):
+            try:
+                import uvloop
 
-            uvloop.run(_worker(args))
-        except ImportError:
-            asyncio.run(_worker(args))
+                uvloop.run(_worker(args))
+            except ImportError:
+                asyncio.run(_worker(args))
         return
     print(f"nats_bench: {args.jobs:,} jobs, NATS {args.nats}, PostgreSQL master, one worker "
           f"process (concurrency {args.concurrency}, batch {args.batch_size})", flush=True)
     try:
-        rate = asyncio.run(_bulk(args))
+        with _profiled(args, "enqueue"):
+            rate = asyncio.run(_bulk(args))
         print(f"bulk enqueue:             {rate:>10,.0f} jobs/s", flush=True)
         report = _run_worker(args)
         first = report["first_start"]

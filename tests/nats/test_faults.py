@@ -1,6 +1,7 @@
 """Fault tests of the NATS agent against nats-server processes the tests own (faults.md F1, F3,
 F6, F17, F23): a server killed mid-enqueue, a worker killed mid-job, a zombie's late completion
-and a poison job."""
+(in one process and across two), a late ack, a poison job, and the cancel markers and claim
+notes that first-delivery claims rely on."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import pytest
 from jobmaster.backends.memory import MemoryMaster, reset_memory_space
 from jobmaster.backends.nats import NatsAgent, NatsSettings
 from jobmaster.errors import PayloadTooLargeError
-from jobmaster.model import AttemptOutcome, JobStatus
+from jobmaster.model import AttemptOutcome, CancelOutcome, ClaimedJob, JobStatus, LeaseRef
 from jobmaster.runtime.syncer import Syncer
 from tests.conformance.conftest import new_job
 from tests.conformance.test_agent import result
@@ -216,3 +217,126 @@ async def test_payload_over_one_mib_is_refused_before_anything_is_stored(agent: 
         await agent.enqueue([small, big])
     info = await agent.js.stream_info(agent.layout.jobs_stream)
     assert info.state.messages == 0
+
+
+# -- first-delivery claims (no state record): fencing by delivery, markers, claim notes --------
+
+async def _second_agent(agent: NatsAgent) -> NatsAgent:
+    """Another process's view of the same agent connection (nothing shared in memory)."""
+    other = NatsAgent(agent.settings, agent.agent_name)
+    await other.open()
+    return other
+
+
+async def test_zombie_of_another_process_is_fenced_and_its_attempt_recorded(
+        agent: NatsAgent, master: MemoryMaster) -> None:
+    """F23 across processes: the redelivery records the lost attempt with its worker (from the
+    claim note), and the zombie's late completion is rejected."""
+    job = new_job()
+    await agent.enqueue([job])
+    lease = timedelta(seconds=1)
+    [zombie] = await agent.claim("A", lanes=None, definitions=DEFS, limit=1, lease=lease)
+    other = await _second_agent(agent)
+    try:
+        await asyncio.sleep(1.3)  # no heartbeat: AckWait expires
+        [live] = await other.claim("B", lanes=None, definitions=DEFS, limit=1, lease=lease)
+        assert live.id == job.id and live.attempt == 2
+        assert (await agent.extend_leases("A", [_ref(zombie)], lease)).held == frozenset()
+        assert await agent.finish([result(zombie, worker="A")]) == set()
+        assert await other.finish([result(live, worker="B")]) == {job.id}
+    finally:
+        await other.close()
+    await Syncer(master, [agent], interval=1).drain()
+    info = await master.get_job(job.id)
+    assert info is not None and info.status is JobStatus.SUCCEEDED
+    assert [(a.number, a.outcome, a.worker_id) for a in info.attempts] == [
+        (1, AttemptOutcome.ABANDONED, "A"), (2, AttemptOutcome.SUCCEEDED, "B")]
+
+
+async def test_late_ack_of_a_holder_cannot_override_the_redelivered_attempt(
+        agent: NatsAgent, master: MemoryMaster) -> None:
+    """NATS accepts a late ack (nats-server#4786): if a delivery is handed to another worker
+    while its first holder still thinks it holds it (here: NAKed behind its back), the
+    holder's result is stored with a lower version than the redelivered attempt's, so the
+    master keeps the redelivered attempt."""
+    job = new_job()
+    await agent.enqueue([job])
+    [first] = await agent.claim("A", lanes=None, definitions=DEFS, limit=1,
+                                lease=timedelta(seconds=30))
+    await agent.pipeline.post([(first.lease_token.rsplit(":", 1)[1], b"-NAK")])
+    other = await _second_agent(agent)
+    try:
+        [again] = await other.claim("B", lanes=None, definitions=DEFS, limit=1,
+                                    lease=timedelta(seconds=30))
+        assert again.attempt == 2
+        await agent.finish([result(first, worker="A")])  # fresh: not fenced, acks late
+        assert await other.finish([result(again, worker="B")]) == {job.id}
+    finally:
+        await other.close()
+    await Syncer(master, [agent], interval=1).drain()
+    info = await master.get_job(job.id)
+    assert info is not None and info.status is JobStatus.SUCCEEDED
+    assert [(a.number, a.outcome, a.worker_id) for a in info.attempts] == [
+        (1, AttemptOutcome.ABANDONED, "A"), (2, AttemptOutcome.SUCCEEDED, "B")]
+
+
+async def test_cancel_marker_stops_a_first_delivery(agent: NatsAgent) -> None:
+    """A delivery racing with the cancel of a queued job meets the marker and is terminated
+    (here the marker is written and the message left in place, as if the cancel's delete had
+    not happened yet)."""
+    job, kept = new_job(), new_job()
+    await agent.enqueue([job, kept])
+    await agent.queries._mark(job.id, b"c")
+    other = await _second_agent(agent)
+    try:
+        claimed = await other.claim("w", lanes=None, definitions=DEFS, limit=10,
+                                    lease=timedelta(seconds=30))
+    finally:
+        await other.close()
+    assert [j.id for j in claimed] == [kept.id]
+    await asyncio.sleep(0.2)
+    assert await agent.queries.find_message(job.id) is None  # terminated: it left the stream
+
+
+async def test_cancel_of_a_job_running_in_another_process(agent: NatsAgent) -> None:
+    """A first delivery may be running anywhere: the cancel is REQUESTED and reaches its
+    holder's heartbeat; the in-flight view names the holder (from its claim note)."""
+    job = new_job()
+    await agent.enqueue([job])
+    [claimed] = await agent.claim("A", lanes=None, definitions=DEFS, limit=1,
+                                  lease=timedelta(seconds=30))
+    other = await _second_agent(agent)
+    try:
+        info = await other.get_job(job.id)
+        assert info is not None and info.status is JobStatus.PROCESSING
+        assert [(a.number, a.worker_id) for a in info.attempts] == [(1, "A")]
+        assert await other.cancel(job.id) is CancelOutcome.REQUESTED
+    finally:
+        await other.close()
+    extension = await agent.extend_leases("A", [_ref(claimed)], timedelta(seconds=30))
+    assert extension.held == {job.id} and extension.cancel_requested == {job.id}
+
+
+async def test_a_delivery_never_claimed_costs_no_attempt(agent: NatsAgent,
+                                                         master: MemoryMaster) -> None:
+    """A delivery that never reached a claim (a pull that gave up, a connection lost on the
+    way) is redelivered after AckWait without counting an attempt, even with no retry left."""
+    job = new_job(max_retries=0)
+    await agent.enqueue([job])
+    lease = timedelta(seconds=1)
+    await agent._ensure_consumer(job.lane, job.priority, lease.total_seconds())
+    delivered = await agent.puller.pull(agent.layout.jobs_stream,
+                                        agent.layout.consumer(job.lane, job.priority), 1)
+    assert len(delivered) == 1  # and dropped: never claimed, never acknowledged
+    await asyncio.sleep(1.3)
+    [claimed] = await agent.claim("w", lanes=None, definitions=DEFS, limit=1, lease=lease)
+    assert claimed.id == job.id and claimed.attempt == 1
+    assert await agent.finish([result(claimed, worker="w")]) == {job.id}
+    await Syncer(master, [agent], interval=1).drain()
+    info = await master.get_job(job.id)
+    assert info is not None and info.status is JobStatus.SUCCEEDED
+    assert [(a.number, a.outcome) for a in info.attempts] == [(1, AttemptOutcome.SUCCEEDED)]
+
+
+def _ref(job: ClaimedJob) -> LeaseRef:
+    return LeaseRef(job.id, job.lease_token)

@@ -28,10 +28,21 @@ from ...model import (
     NewJob,
     RescueResult,
 )
-from . import results
-from .claims import ClaimContext, claim_messages
-from .client import Pipeline, Records, connect, ensure_consumer, ensure_streams, pub_ack, pull
+from . import rescue, results
+from .claims import ClaimContext, Token, claim_messages
+from .client import (
+    Pipeline,
+    Records,
+    Request,
+    connect,
+    ensure_consumer,
+    ensure_streams,
+    pub_ack,
+)
+from .inbound import Puller
 from .layout import MAX_PAYLOAD, Layout, NatsSettings
+from .markers import CancelMarkers
+from .notes import ClaimNotes
 from .outbox import Outbox
 from .queries import AgentQueries
 from .records import JobBody, JobState, aware, epoch, now_epoch
@@ -45,11 +56,23 @@ NATS_CAPABILITIES = Capabilities(
     transient_errors=(ConnectionError, OSError, asyncio.TimeoutError, nats.errors.Error),
 )
 
-#: Publish acknowledgements awaited at most this many at a time during bulk enqueue.
+#: Publish acknowledgements outstanding at most during bulk enqueue (the messages are written
+#: in chunks while earlier ones are being stored).
 PUBLISH_WINDOW = 4096
+#: Messages encoded and written at a time during bulk enqueue.
+PUBLISH_CHUNK = 512
 _CONSUMERS_TTL = 1.0
 _WAITING_MAX = 10_000
 _HEADROOM = 1024  # subject and headers travel with the body
+
+
+def _size_bound(job: NewJob) -> int:
+    """An upper bound of the encoded size of a job's message (JSON escapes a character into
+    at most 12 bytes), so that only jobs near the limit are encoded before publishing."""
+    text = (len(job.id) + len(job.definition_id) + len(job.lane) + len(job.msg_data)
+            + len(job.metadata) + len(job.backoff) + len(job.idempotency_key or "")
+            + len(job.schedule_id or "") + len(job.trigger.value))
+    return 12 * text + 256
 
 
 class NatsAgent(AgentTransport):
@@ -66,8 +89,13 @@ class NatsAgent(AgentTransport):
         self._nc: Client | None = None
         self._consumers: dict[tuple[str, int], float] = {}
         self._consumers_at = 0.0
-        #: Jobs claimed by this instance: id -> (state revision, state, body).
+        #: Jobs claimed by this instance: id -> (state revision or 0, state, body).
         self.claims: dict[str, tuple[int, JobState, JobBody]] = {}
+        #: The parsed lease tokens of those claims, and each one's token.
+        self.tokens: dict[str, Token] = {}
+        self._token_of: dict[str, str] = {}
+        self.markers = CancelMarkers(self)
+        self.notes = ClaimNotes(self)
         self.queries = AgentQueries(self)
         #: Jobs this instance saw waiting for their due time: id -> (due, lane, definition).
         self.waiting: dict[str, tuple[float, str, str]] = {}
@@ -78,9 +106,12 @@ class NatsAgent(AgentTransport):
         await ensure_streams(self.js, self.layout, self.settings)
         self.pipeline = Pipeline(self.nc)
         await self.pipeline.start()
+        self.puller = Puller(self.nc)
         self.state = Records(self.js, self.pipeline, self.layout.state_stream)
         self.keys = Records(self.js, self.pipeline, self.layout.keys_stream)
-        self.outbox = Outbox(self.js, self.layout.events_stream, self.layout.events_subject)
+        self.notes_records = Records(self.js, self.pipeline, self.layout.claims_stream)
+        self.outbox = Outbox(self.js, self.pipeline, self.layout.events_stream,
+                             self.layout.events_subject)
 
     async def close(self) -> None:
         if self._nc is not None and not self._nc.is_closed:
@@ -91,7 +122,7 @@ class NatsAgent(AgentTransport):
         """Delete this agent's streams and everything in them (tests, decommissioning)."""
         layout = self.layout
         for stream in (layout.jobs_stream, layout.state_stream, layout.events_stream,
-                       layout.keys_stream):
+                       layout.keys_stream, layout.claims_stream):
             try:
                 await self.js.delete_stream(stream)
             except nats.js.errors.NotFoundError:
@@ -133,21 +164,31 @@ class NatsAgent(AgentTransport):
         for _, job in pending:
             if job.scheduled_at is not None and epoch(job.scheduled_at) > now:
                 self.remember_waiting(job.id, epoch(job.scheduled_at), job)
-        bodies = [JobBody(job, epoch(job.scheduled_at) if job.scheduled_at else now,
-                          now).encode() for _, job in pending]
-        for body in bodies:
-            if len(body) > MAX_PAYLOAD - _HEADROOM:  # refuse the call before storing anything
-                raise PayloadTooLargeError(len(body), MAX_PAYLOAD - _HEADROOM)
-        for start in range(0, len(pending), PUBLISH_WINDOW):
-            window = pending[start:start + PUBLISH_WINDOW]
-            replies = await self.pipeline.request([
-                (self.layout.job_subject(job.lane, job.priority, job.id), body,
-                 {"Nats-Msg-Id": job.id})
-                for (_, job), body in zip(window, bodies[start:start + PUBLISH_WINDOW],
-                                          strict=True)])
-            for (index, job), reply in zip(window, replies, strict=True):
-                ack = pub_ack(reply)
-                results[index] = EnqueueResult(job.id, not (ack and ack[1]))
+        bodies = [JobBody(job, epoch(job.scheduled_at) if job.scheduled_at else now, now)
+                  for _, job in pending]
+        limit = MAX_PAYLOAD - _HEADROOM
+        for body in bodies:  # refuse the call before storing anything
+            if _size_bound(body.job) > limit and len(encoded := body.encode()) > limit:
+                raise PayloadTooLargeError(len(encoded), limit)
+        subjects: dict[tuple[str, int], str] = {}
+
+        def build(start: int, end: int) -> list[Request]:
+            requests: list[Request] = []
+            for body in bodies[start:end]:
+                job = body.job
+                prefix = subjects.get((job.lane, job.priority))
+                if prefix is None:
+                    prefix = subjects[(job.lane, job.priority)] = self.layout.job_subject(
+                        job.lane, job.priority, "")
+                requests.append((prefix + job.id, body.encode(),
+                                 b"NATS/1.0\r\nNats-Msg-Id: %b\r\n\r\n" % job.id.encode()))
+            return requests
+
+        replies = await self.pipeline.request_built(len(bodies), build, in_flight=PUBLISH_WINDOW,
+                                                    chunk=PUBLISH_CHUNK)
+        for (index, job), reply in zip(pending, replies, strict=True):
+            ack = pub_ack(reply)
+            results[index] = EnqueueResult(job.id, not (ack and ack[1]))
         if pending:
             await self.nc.publish(self.layout.wake_subject, b"")
         return [r for r in results if r is not None]
@@ -180,15 +221,17 @@ class NatsAgent(AgentTransport):
         wanted = None if lanes is None else set(lanes)
         pairs = sorted((key for key in known if wanted is None or key[0] in wanted),
                        key=lambda key: -key[1])
-        context = ClaimContext(self, worker_id, frozenset(definitions), lease.total_seconds())
+        context = ClaimContext(self, worker_id, frozenset(definitions), lease.total_seconds(),
+                               sent_at=now_epoch())
         taken: list[ClaimedJob] = []
         for lane, priority in pairs:
             if len(taken) >= limit:
                 break
             if abs(known[(lane, priority)] - context.lease) > 1e-3:
                 await self._ensure_consumer(lane, priority, context.lease)
-            messages = await pull(self.nc, self.layout.jobs_stream,
-                                  self.layout.consumer(lane, priority), limit - len(taken))
+            messages = await self.puller.pull(self.layout.jobs_stream,
+                                              self.layout.consumer(lane, priority),
+                                              limit - len(taken))
             if messages:
                 taken.extend(await claim_messages(context, messages))
         taken.sort(key=lambda job: (-job.priority, job.scheduled_at))
@@ -212,6 +255,21 @@ class NatsAgent(AgentTransport):
             return cached[2]
         found = await self.queries.find_message(job_id)
         return found[1] if found else None
+
+    def forget_claim(self, job_id: str) -> None:
+        """This instance is done with its claim of ``job_id`` (finished, released, lost)."""
+        if self.claims.pop(job_id, None) is not None:
+            self.notes.forget(job_id)
+            self.tokens.pop(self._token_of.pop(job_id, ""), None)
+
+    def remember_claim(self, job_id: str, held: tuple[int, JobState, JobBody], token: Token
+                       ) -> str:
+        """Note a claim made by this instance; returns its lease token."""
+        encoded = token.encode()
+        self.claims[job_id] = held
+        self.tokens[encoded] = token
+        self._token_of[job_id] = encoded
+        return encoded
 
     def remember_waiting(self, job_id: str, due: float, job: NewJob) -> None:
         """Note a job that becomes due later (answers :meth:`next_due_in` cheaply)."""
@@ -252,8 +310,8 @@ class NatsAgent(AgentTransport):
         return await self.queries.reschedule(job_id, await self.now())
 
     async def rescue_expired(self, *, limit: int, max_attempts_reason: str) -> RescueResult:
-        return await self.queries.rescue_expired(limit=limit,
-                                                 max_attempts_reason=max_attempts_reason)
+        return await rescue.rescue_expired(self, limit=limit,
+                                           max_attempts_reason=max_attempts_reason)
 
     async def read_outbox(self, limit: int) -> list[JobEvent]:
         return await self.outbox.read(limit)

@@ -1,18 +1,18 @@
-"""The JetStream primitives the NATS agent is built from: streams, consumers, a no-wait batch
-pull, and compare-and-set records on a one-message-per-subject stream."""
+"""The JetStream primitives the NATS agent is built from: streams, consumers, pipelined
+requests, and compare-and-set records on a one-message-per-subject stream (the inboxes that
+receive their replies and deliveries are in :mod:`.inbound`)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -26,12 +26,15 @@ from nats.js.api import (
 import nats
 
 from ...errors import BackendUnavailableError
+from .inbound import Inbound, subscribe_bytes
 from .layout import MAX_PAYLOAD, Layout, NatsSettings
 
 #: JetStream "wrong last sequence" errors: a compare-and-set lost.
 _WRONG_LAST = (10071, 10164)
 #: Seconds to wait for the replies of one pipelined window before the outcome is unknown.
 REPLY_TIMEOUT = 10.0
+#: Seconds a claim note is kept at most (the claimer deletes it once its claims ended).
+NOTE_MAX_AGE = 86_400.0
 _SEQ = re.compile(rb'"seq":(\d+)')
 
 
@@ -72,6 +75,8 @@ async def ensure_streams(js: JetStreamContext, layout: Layout, settings: NatsSet
         StreamConfig(name=layout.keys_stream, subjects=[f"{root}.key.>"],
                      storage=StorageType.FILE, max_msgs_per_subject=1,
                      max_age=settings.key_max_age, allow_direct=True),
+        StreamConfig(name=layout.claims_stream, subjects=[f"{root}.claimed.>"],
+                     storage=StorageType.FILE, max_age=NOTE_MAX_AGE, allow_direct=True),
     ]
     for config in configs:
         try:
@@ -89,42 +94,38 @@ async def ensure_consumer(js: JetStreamContext, layout: Layout, lane: str, prior
         ack_wait=ack_wait, max_deliver=-1, max_ack_pending=-1))
 
 
-async def pull(nc: Client, stream: str, consumer: str, batch: int) -> list[Msg]:
-    """Up to ``batch`` messages available now (no-wait pull: never blocks on an empty queue)."""
-    inbox = nc.new_inbox()
-    sub = await nc.subscribe(inbox)
-    try:
-        # No ``expires``: with it, a 2.9 server holds a no-wait pull until it expires whenever
-        # delivered messages await their acks (measured: 100 ms per empty pull).
-        request = json.dumps({"batch": batch, "no_wait": True}).encode()
-        await nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}", request, inbox)
-        messages: list[Msg] = []
-        while len(messages) < batch:
-            try:
-                msg = await sub.next_msg(timeout=2)
-            except nats.errors.TimeoutError:
-                break
-            if msg.headers and msg.headers.get("Status"):
-                break
-            messages.append(msg)
-        return messages
-    finally:
-        await sub.unsubscribe()
-
-
 class _Window:
-    """The replies awaited for one window of requests."""
+    """The replies awaited for one call of :meth:`Pipeline.request`."""
 
-    def __init__(self, size: int, done: asyncio.Future[None]) -> None:
+    __slots__ = ("missing", "replies", "waiter", "wake_at")
+
+    def __init__(self, size: int) -> None:
         self.missing = size
-        self.replies: list[Msg | None] = [None] * size
-        self.done = done
+        self.replies: list[Inbound | None] = [None] * size
+        self.wake_at = -1
+        self.waiter: asyncio.Future[None] | None = None
+
+    def arrived(self, index: int, msg: Inbound) -> None:
+        if self.replies[index] is not None:
+            return
+        self.replies[index] = msg
+        self.missing -= 1
+        if self.missing <= self.wake_at and self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def until_missing(self, missing: int) -> None:
+        """Wait until at most ``missing`` replies are still awaited."""
+        if self.missing <= missing:
+            return
+        self.wake_at = missing
+        self.waiter = asyncio.get_running_loop().create_future()
+        await asyncio.wait_for(self.waiter, REPLY_TIMEOUT)
 
 
 class Pipeline:
-    """Many JetStream requests (publishes, API calls) in one write, every reply awaited.
+    """Many JetStream requests (publishes, API calls) in few writes, every reply awaited.
 
-    Replies come back on ``<inbox>.<window>.<index>`` through one subscription. (nats-py's
+    Replies come back on ``<inbox>.<call>.<index>`` through one subscription. (nats-py's
     ``publish_async`` subscribes once per message and encodes headers in Python per message,
     which caps a bulk enqueue near 5k jobs/s; one request per job would cap claims lower.)
     """
@@ -136,72 +137,111 @@ class Pipeline:
         self._windows: dict[int, _Window] = {}
 
     async def start(self) -> None:
-        await self.nc.subscribe(f"{self._prefix}.*.*", cb=self._on_reply)
+        await subscribe_bytes(self.nc, f"{self._prefix}.*.*", self._on_reply)
 
-    async def _on_reply(self, msg: Msg) -> None:
-        _, window_id, index = msg.subject.rsplit(".", 2)
+    def _on_reply(self, subject: bytes, reply: bytes, data: bytes, head: bytes | None) -> None:
+        _, window_id, index = subject.rsplit(b".", 2)
         window = self._windows.get(int(window_id))
-        if window is None or window.replies[int(index)] is not None:
-            return
-        window.replies[int(index)] = msg
-        window.missing -= 1
-        if window.missing == 0 and not window.done.done():
-            window.done.set_result(None)
+        if window is not None:
+            window.arrived(int(index), Inbound("", "", data, head))
 
-    async def request(self, items: Sequence[Request]) -> list[Msg]:
-        """Send every request and return the replies in order. TimeoutError when some reply
-        did not come (the outcome of those requests is unknown)."""
-        if not items:
+    async def request(self, items: Sequence[Request], *, in_flight: int | None = None,
+                      chunk: int = 512) -> list[Inbound]:
+        """Send every request and return the replies in order. With ``in_flight``, requests
+        are written ``chunk`` at a time while at most ``in_flight`` replies are outstanding
+        (the server stores while the client encodes). TimeoutError when some reply did not
+        come (the outcome of those requests is unknown)."""
+        if in_flight is None:
+            return await self.request_built(len(items), lambda start, end: items[start:end],
+                                            in_flight=len(items), chunk=max(len(items), 1))
+        return await self.request_built(len(items), lambda start, end: items[start:end],
+                                        in_flight=in_flight, chunk=chunk)
+
+    async def request_built(self, count: int, build: Callable[[int, int], Sequence[Request]],
+                            *, in_flight: int, chunk: int) -> list[Inbound]:
+        """:meth:`request` for ``count`` requests made ``chunk`` at a time by ``build(start,
+        end)``, so that making the next ones overlaps with the server storing the previous."""
+        if count == 0:
             return []
         self._next += 1
         window_id = self._next
-        window = _Window(len(items), asyncio.get_running_loop().create_future())
+        window = _Window(count)
         self._windows[window_id] = window
+        prefix = f"{self._prefix}.{window_id}."
         try:
-            await self._send(f"{self._prefix}.{window_id}.", items)
-            await asyncio.wait_for(asyncio.shield(window.done), REPLY_TIMEOUT)
+            for start in range(0, count, chunk):
+                end = min(start + chunk, count)
+                await self._send(prefix, build(start, end), start)
+                await window.until_missing(count - end + in_flight)
+            await window.until_missing(0)
         finally:
             del self._windows[window_id]
         return [reply for reply in window.replies if reply is not None]
 
-    async def post(self, items: Sequence[tuple[str, bytes]]) -> None:
-        """Publish plain messages (acknowledgements, +WPI, NAKs) in one write; no replies."""
+    async def post(self, items: Sequence[tuple[str, bytes]], *, flush: bool = True) -> None:
+        """Publish plain messages (acknowledgements, +WPI, NAKs) in one write; no replies.
+        With ``flush``, wait until the server has read them (a PING/PONG round trip);
+        without, they are on their way when this returns."""
         send_command = getattr(self.nc, "_send_command", None)
-        if send_command is None:
+        flush_pending = getattr(self.nc, "_flush_pending", None)
+        if send_command is None or flush_pending is None:
             for subject, payload in items:
                 await self.nc.publish(subject, payload)
-        elif items:
+            await self.nc.flush()
+            return
+        if items:
             await send_command(b"".join(b"PUB %b %d\r\n%b\r\n" % (
                 subject.encode(), len(payload), payload) for subject, payload in items))
-        await self.nc.flush()
+        if flush:
+            await self.nc.flush()
+        else:
+            await flush_pending()
 
-    async def _send(self, prefix: str, items: Sequence[Request]) -> None:
+    async def _send(self, prefix: str, items: Sequence[Request], first: int) -> None:
         send_command = getattr(self.nc, "_send_command", None)
         if send_command is None:  # another client version: the portable path
-            for index, (subject, payload, headers) in enumerate(items):
+            for index, (subject, payload, headers) in enumerate(items, first):
                 await self.nc.publish(subject, payload, reply=f"{prefix}{index}",
-                                      headers=headers)
+                                      headers=_parse_block(headers)
+                                      if isinstance(headers, bytes) else headers)
         else:  # the protocol lines built here (our headers need no escaping), in one write
             chunks: list[bytes] = []
-            for index, (subject, payload, headers) in enumerate(items):
-                reply = f"{prefix}{index}".encode()
+            reply_prefix = prefix.encode()
+            for index, (subject, payload, headers) in enumerate(items, first):
                 if headers:
-                    head = b"NATS/1.0\r\n" + b"".join(
-                        f"{k}: {v}\r\n".encode() for k, v in headers.items()) + b"\r\n"
-                    chunks.append(b"HPUB %b %b %d %d\r\n%b%b\r\n" % (
-                        subject.encode(), reply, len(head), len(head) + len(payload), head,
-                        payload))
+                    head = headers if isinstance(headers, bytes) else header_block(headers)
+                    chunks.append(b"HPUB %b %b%d %d %d\r\n%b%b\r\n" % (
+                        subject.encode(), reply_prefix, index, len(head),
+                        len(head) + len(payload), head, payload))
                 else:
-                    chunks.append(b"PUB %b %b %d\r\n%b\r\n" % (
-                        subject.encode(), reply, len(payload), payload))
+                    chunks.append(b"PUB %b %b%d %d\r\n%b\r\n" % (
+                        subject.encode(), reply_prefix, index, len(payload), payload))
             await send_command(b"".join(chunks))
-        await self.nc.flush()
+        # The replies are awaited anyway: have the client's flusher write now, without the
+        # PING/PONG round trip of ``flush()``.
+        flush_pending = getattr(self.nc, "_flush_pending", None)
+        if flush_pending is not None:
+            await flush_pending()
+        else:
+            await self.nc.flush()
 
 
-Request = tuple[str, bytes, "dict[str, str] | None"]
+#: (subject, payload, headers): headers as a dict, or as a block made by :func:`header_block`.
+Request = tuple[str, bytes, "dict[str, str] | bytes | None"]
 
 
-def pub_ack(reply: Msg) -> tuple[int, bool] | None:
+def header_block(headers: dict[str, str]) -> bytes:
+    """The wire form of message headers (ours need no escaping)."""
+    return b"NATS/1.0\r\n%b\r\n" % b"".join(
+        b"%b: %b\r\n" % (k.encode(), v.encode()) for k, v in headers.items())
+
+
+def _parse_block(block: bytes) -> dict[str, str]:
+    lines = block.decode().split("\r\n")[1:]
+    return dict(line.split(": ", 1) for line in lines if line)
+
+
+def pub_ack(reply: Inbound) -> tuple[int, bool] | None:
     """(sequence, duplicate) of a publish acknowledgement; None for "wrong last sequence"
     (a compare-and-set lost). Raises :class:`PublishError` for any other refusal."""
     data = reply.data
@@ -209,7 +249,7 @@ def pub_ack(reply: Msg) -> tuple[int, bool] | None:
         found = _SEQ.search(data)
         if found is not None:
             return int(found.group(1)), b'"duplicate":true' in data
-    if reply.headers and reply.headers.get("Status") == "503":
+    if reply.status == "503":
         raise PublishError({"code": 503, "description": "no responders (JetStream down?)"})
     parsed: dict[str, Any] = json.loads(data) if data else {"error": {"code": 503}}
     error = parsed.get("error")
@@ -240,9 +280,8 @@ class Records:
              None) for s in subjects])
         found: list[tuple[int, bytes] | None] = []
         for reply in replies:
-            headers = reply.headers or {}
-            found.append(None if headers.get("Status") or "Nats-Sequence" not in headers
-                         else (int(headers["Nats-Sequence"]), reply.data))
+            sequence = None if reply.status else reply.header("Nats-Sequence")
+            found.append(None if sequence is None else (int(sequence), reply.data))
         return found
 
     async def get(self, subject: str) -> tuple[int, bytes] | None:

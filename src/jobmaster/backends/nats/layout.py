@@ -6,11 +6,14 @@ Per cluster and agent connection (``P`` = stream prefix, ``C`` = cluster, ``A`` 
   queued job on subject ``p.C.A.job.<lane>.<priority>.<job id>``;
 - stream ``P_C_A_STATE`` (one message per subject): ``p.C.A.state.<job id>`` holds what changed
   since a job was published (its lease while processing, a retry, a cancel marker); its
-  revision (stream sequence) fences the lease. ``p.C.A.lease.<job id>`` holds the expiry pushed
+  revision (stream sequence) fences the lease (a claim of a first delivery has none: see
+  :mod:`.claims`). ``p.C.A.lease.<job id>`` holds the expiry pushed
   by heartbeats and ``p.C.A.cancel.<job id>`` a cancel request for a running job (both kept
   apart so that they never change the fencing revision);
 - stream ``P_C_A_EVENTS``: the outbox, one message per batch of events on ``p.C.A.events``;
 - stream ``P_C_A_KEYS`` (max age 1 day): ``p.C.A.key.<sha1>`` = the job id holding a key;
+- stream ``P_C_A_CLAIMS`` (max age 1 day): ``p.C.A.claimed.<bucket>``, claim notes (who claimed
+  which first deliveries of a batch, and when; see :mod:`.notes`);
 - durable pull consumer ``q-<lane>-<priority>`` per lane and priority, shared by workers.
 """
 
@@ -87,6 +90,10 @@ class Layout:
         return f"{self.prefix}_KEYS"
 
     @property
+    def claims_stream(self) -> str:
+        return f"{self.prefix}_CLAIMS"
+
+    @property
     def events_subject(self) -> str:
         return f"{self.subject_root}.events"
 
@@ -114,6 +121,9 @@ class Layout:
 
     def cancel_subject(self, job_id: str) -> str:
         return f"{self.subject_root}.cancel.{job_id}"
+
+    def note_subject(self, bucket: int) -> str:
+        return f"{self.subject_root}.claimed.{bucket}"
 
     def key_subject(self, key: str) -> str:
         return f"{self.subject_root}.key.{hashlib.sha1(key.encode()).hexdigest()}"

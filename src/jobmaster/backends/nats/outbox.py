@@ -8,53 +8,84 @@ their events are read again, which the master's highest-version rule makes harml
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import nats.js.errors
 from nats.js import JetStreamContext
 
 from ...model import JobEvent
-from .records import decode_events, encode_events
+from .client import Pipeline
+from .records import EventRow, decode_events, encode_events, row_of
 
 SPAN = 1 << 16
+#: Messages read at most in one round trip.
+_READ_AHEAD = 32
 
 
 class Outbox:
     """Append, read and trim the event batches of one agent."""
 
-    def __init__(self, js: JetStreamContext, stream: str, subject: str) -> None:
+    def __init__(self, js: JetStreamContext, pipeline: Pipeline, stream: str,
+                 subject: str) -> None:
         self.js = js
+        self.pipeline = pipeline
         self.stream = stream
         self.subject = subject
+        self._api = f"$JS.API.DIRECT.GET.{stream}"
         self._counts: dict[int, int] = {}
         self._trimmed: dict[int, set[int]] = {}
 
     async def append(self, events: Sequence[JobEvent]) -> None:
         """Store events durably (awaits the publish acknowledgement)."""
-        for start in range(0, len(events), SPAN // 2):
-            await self.js.publish(self.subject, encode_events(list(events[start:start + SPAN // 2])))
+        await self.append_rows([row_of(event) for event in events])
+
+    async def append_rows(self, rows: Sequence[EventRow]) -> None:
+        """Store event rows (see :func:`.records.event_row`) durably."""
+        for start in range(0, len(rows), SPAN // 2):
+            await self.js.publish(self.subject, encode_events(list(rows[start:start + SPAN // 2])))
 
     async def read(self, limit: int, *, scan: int | None = None) -> list[JobEvent]:
         """The oldest ``limit`` untrimmed events (at least one message's worth)."""
         events: list[JobEvent] = []
         seq = 1
         messages = 0
+        per_message = 0
         while len(events) < limit and (scan is None or messages < scan):
-            try:
-                msg = await self.js.get_msg(self.stream, seq=seq, subject=self.subject, next=True)
-            except nats.js.errors.NotFoundError:
+            # The first message by "next", then the ones after it by sequence, many per round
+            # trip (the outbox is trimmed from the front, so they are mostly contiguous).
+            window = await self._get([{"seq": seq, "next_by_subj": self.subject}])
+            if not window:
                 break
-            messages += 1
-            stored = msg.seq or 0
-            batch = decode_events(msg.data or b"", stored * SPAN)
-            self._counts[stored] = len(batch)
-            done = self._trimmed.get(stored, set())
-            fresh = [e for e in batch if e.seq % SPAN not in done]
-            if events and len(events) + len(fresh) > limit:
-                break
-            events.extend(fresh)
-            seq = stored + 1
+            if per_message:
+                more = min(max((limit - len(events)) // per_message, 1), _READ_AHEAD)
+                first = window[0][0]
+                window += await self._get([{"seq": first + i} for i in range(1, more + 1)])
+            for stored, data in window:
+                messages += 1
+                batch = decode_events(data, stored * SPAN)
+                per_message = max(len(batch), 1)
+                self._counts[stored] = len(batch)
+                done = self._trimmed.get(stored, set())
+                fresh = [e for e in batch if e.seq % SPAN not in done]
+                if events and len(events) + len(fresh) > limit:
+                    return events
+                events.extend(fresh)
+                seq = stored + 1
+                if len(events) >= limit:
+                    return events
         return events
+
+    async def _get(self, requests: list[dict[str, object]]) -> list[tuple[int, bytes]]:
+        """Direct gets in one round trip: (sequence, data) of each message found."""
+        replies = await self.pipeline.request([
+            (self._api, json.dumps(request).encode(), None) for request in requests])
+        found: list[tuple[int, bytes]] = []
+        for reply in replies:
+            sequence = None if reply.status else reply.header("Nats-Sequence")
+            if sequence is not None:
+                found.append((int(sequence), reply.data))
+        return found
 
     async def trim(self, seqs: Sequence[int]) -> int:
         """Forget exactly these events; delete messages whose events are all trimmed."""

@@ -22,12 +22,12 @@ from ...model import (
     JobPage,
     JobQuery,
     JobStatus,
-    RescueResult,
 )
 from .._common import decode_bag, info_from_event, select_page
-from .claims import abandoned
+from .claims import COPY_HEADER, FIRST_VERSION
 from .records import (
     CANCELLED,
+    DONE,
     PROCESSING,
     QUEUED,
     JobBody,
@@ -41,7 +41,9 @@ from .records import (
 if TYPE_CHECKING:
     from .agent import NatsAgent
 
-_MARKER_TTL = 600.0  # cancel markers no delivery can still meet are dropped after this
+#: Marker contents: a cancel request, or "moved to a rescheduled copy" (both followed by the
+#: time they were written).
+CANCEL_REQUEST, MOVED = b"c", b"m"
 _OUTBOX_SCAN = 10_000  # messages of the outbox searched by get_job
 
 
@@ -69,8 +71,8 @@ class AgentQueries:
             self.find_message(job_id), self._state(job_id),
             self.agent.state.get(self.agent.layout.cancel_subject(job_id)))
         if message is not None:
-            live = _live(message, entry[1] if entry else None, self.agent.agent_name,
-                         cancel is not None)
+            live = await self._live(message, entry[1] if entry else None,
+                                    cancel is not None and is_cancel_request(cancel[1]), {})
             if live is not None:
                 return live
         for event in reversed(await self.agent.outbox.read(1 << 30, scan=_OUTBOX_SCAN)):
@@ -80,6 +82,7 @@ class AgentQueries:
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
         infos: list[JobInfo] = []
+        delivered: dict[tuple[str, int], int] = {}
         seq = 1
         while True:
             try:
@@ -94,27 +97,59 @@ class AgentQueries:
             if query.schedule_id is not None and body.job.schedule_id != query.schedule_id:
                 continue
             entry = await self._state(body.job.id)
-            live = _live((msg.seq or 0, body), entry[1] if entry else None, self.agent.agent_name)
+            live = await self._live((msg.seq or 0, body), entry[1] if entry else None, False,
+                                    delivered)
             if live is not None:
                 infos.append(live)
         return select_page(iter(infos), query)
 
+    async def _live(self, message: tuple[int, JobBody], state: JobState | None,
+                    cancel_requested: bool, delivered: dict[tuple[str, int], int]
+                    ) -> JobInfo | None:
+        """The in-flight view of a job whose message is in the stream. Without a state record
+        it is running if its message was delivered (a first delivery's claim); the worker is
+        known when the claim was made by this instance."""
+        body = message[1]
+        if state is None:
+            held = self.agent.claims.get(body.job.id)
+            if held is not None and held[0] == 0:
+                state = held[1]
+            else:
+                key = (body.job.lane, body.job.priority)
+                if key not in delivered:
+                    delivered[key] = await self.delivered(*key)
+                if message[0] <= delivered[key]:
+                    note = await self.agent.notes.find(message[0])
+                    worker, started = note if note else ("", 0.0)
+                    state = JobState(PROCESSING, 1, FIRST_VERSION, worker=worker,
+                                     started_at=started, lane=body.job.lane)
+        return _live(message, state, self.agent.agent_name, cancel_requested)
+
+    async def delivered(self, lane: str, priority: int) -> int:
+        """The stream sequence up to which the lane's consumer has delivered messages."""
+        try:
+            info = await self.agent.js.consumer_info(self.agent.layout.jobs_stream,
+                                                     self.agent.layout.consumer(lane, priority))
+        except nats.js.errors.NotFoundError:
+            return 0
+        return info.delivered.stream_seq if info.delivered else 0
+
     async def queue_depth(self) -> dict[str, int]:
+        """Messages not delivered yet, plus jobs handed back and waiting (queued records)."""
         depth: dict[str, int] = {}
         for info in await self.agent.js.consumers_info(self.agent.layout.jobs_stream):
             lane = info.config.description
             if lane is not None:
-                depth[lane] = (depth.get(lane, 0) + (info.num_pending or 0)
-                               + (info.num_ack_pending or 0))
-        for _, _, state in await self._states():
-            if state.kind == PROCESSING and state.lane in depth:
-                depth[state.lane] -= 1
+                depth[lane] = depth.get(lane, 0) + (info.num_pending or 0)
+        for _, _, state in await self.states():
+            if state.kind == QUEUED and state.lane in depth:
+                depth[state.lane] += 1
         return {lane: count for lane, count in depth.items() if count > 0}
 
-    async def _states(self) -> list[tuple[str, int, JobState]]:
+    async def states(self) -> list[tuple[str, int, JobState]]:
         """Every state record: (job id, revision, state)."""
         subjects = await self.agent.state.subjects(f"{self.agent.layout.subject_root}.state.>")
-        found = await asyncio.gather(*(self.agent.state.get(s) for s in subjects))
+        found = await self.agent.state.get_many(subjects)
         return [(subject.rsplit(".", 1)[1], entry[0], JobState.decode(entry[1]))
                 for subject, entry in zip(subjects, found, strict=True) if entry]
 
@@ -122,19 +157,27 @@ class AgentQueries:
         for _ in range(5):
             entry = await self._state(job_id)
             revision, state = entry if entry else (0, None)
-            if state is not None and state.kind == CANCELLED:
+            if state is not None and state.kind in (CANCELLED, DONE):
                 return CancelOutcome.NOT_FOUND
-            subject = self.agent.layout.state_subject(job_id)
             if state is not None and state.kind == PROCESSING:
                 # Kept apart from the state record, so the running attempt's fence holds.
-                await self.agent.state.write(self.agent.layout.cancel_subject(job_id), b"1", None)
+                await self._mark(job_id, CANCEL_REQUEST)
                 return CancelOutcome.REQUESTED
             message = await self.find_message(job_id)
             if message is None:
                 return CancelOutcome.NOT_FOUND
+            if state is None:
+                # A first delivery is claimed without reading the record: the marker stops
+                # it (see .markers). Written before the check, so a delivery after the check
+                # meets it; a delivery before it may be running: ask its holder.
+                await self._mark(job_id, CANCEL_REQUEST)
+                job = message[1].job
+                if message[0] <= await self.delivered(job.lane, job.priority):
+                    return CancelOutcome.REQUESTED
             version = (state.version if state else 1) + 1
             marker = JobState(CANCELLED, state.attempt if state else 0, version,
                               started_at=now_epoch(), error=state.error if state else None)
+            subject = self.agent.layout.state_subject(job_id)
             if await self.agent.state.write(subject, marker.encode(), revision) is None:
                 continue
             await self._delete_job_message(message[0])
@@ -145,18 +188,10 @@ class AgentQueries:
             return CancelOutcome.CANCELLED
         return CancelOutcome.NOT_FOUND
 
-    async def _collect_garbage(self, states: list[tuple[str, int, JobState]], now: float) -> None:
-        """Drop old cancel markers, and heartbeat and cancel records of jobs no longer running."""
-        layout = self.agent.layout
-        running = {job_id for job_id, _, state in states if state.kind == PROCESSING}
-        dead = [revision for _, revision, state in states
-                if state.kind == CANCELLED and now - state.started_at > _MARKER_TTL]
-        for kind in ("lease", "cancel"):
-            subjects = await self.agent.state.subjects(f"{layout.subject_root}.{kind}.>")
-            stale = [s for s in subjects if s.rsplit(".", 1)[1] not in running]
-            found = await self.agent.state.get_many(stale)
-            dead.extend(entry[0] for entry in found if entry is not None)
-        await self.agent.state.delete_many(dead)
+    async def _mark(self, job_id: str, kind: bytes) -> None:
+        """Write the job's marker: a cancel request, or "moved" (rescheduled to a copy)."""
+        await self.agent.state.write(self.agent.layout.cancel_subject(job_id),
+                                     kind + b" %f" % now_epoch(), None)
 
     async def _delete_job_message(self, seq: int) -> None:
         try:
@@ -173,13 +208,19 @@ class AgentQueries:
         if message is None:
             return False
         old_seq, body = message
+        if state is None:
+            # As for cancel: the "moved" marker stops a first delivery of the old message
+            # from now on; one made before the check may be running.
+            await self._mark(job_id, MOVED)
+            if old_seq <= await self.delivered(body.job.lane, body.job.priority):
+                return False
         version = (state.version if state else 1) + 1
         # A new copy of the message, due at ``when``; the state names it, so the old copy
         # (perhaps held back by a delayed NAK) is terminated when it is delivered.
         body.scheduled_at = epoch(when)
         ack = await self.agent.js.publish(
             self.agent.layout.job_subject(body.job.lane, body.job.priority, job_id), body.encode(),
-            headers={"Nats-Msg-Id": f"{job_id}:{version}"})
+            headers={"Nats-Msg-Id": f"{job_id}:{version}", COPY_HEADER: "1"})
         queued = JobState(QUEUED, state.attempt if state else 0, version,
                           error=state.error if state else None, due_at=epoch(when),
                           lane=body.job.lane, copy=ack.seq)
@@ -191,59 +232,22 @@ class AgentQueries:
         await self.agent.nc.publish(self.agent.layout.wake_subject, b"")
         return True
 
-    async def rescue_expired(self, *, limit: int,
-                             max_attempts_reason: str) -> RescueResult:
-        now = now_epoch()
-        requeued = failed = 0
-        events = []
-        states = await self._states()
-        await self._collect_garbage(states, now)
-        expired = [(job_id, revision, state) for job_id, revision, state in states
-                   if state.kind == PROCESSING and state.expires_at < now]
-        pushed = await self.agent.state.get_many(
-            [self.agent.layout.lease_subject(job_id) for job_id, _, _ in expired])
-        for (job_id, revision, state), lease in zip(expired, pushed, strict=True):
-            if (lease is not None and float(lease[1]) >= now) or requeued + failed >= limit:
-                continue  # a heartbeat pushed the expiry
-            body = await self.agent.body(job_id)
-            if body is None:
-                continue
-            exhausted = state.attempt > body.job.max_retries
-            error = max_attempts_reason if exhausted else "lease expired: worker lost"
-            subject = self.agent.layout.state_subject(job_id)
-            if exhausted:
-                if not await self.agent.state.delete(revision):
-                    continue
-                await self.agent.pipeline.post([(state.token, b"+TERM")])
-                failed += 1
-            else:
-                queued = JobState(QUEUED, state.attempt, state.version + 1, error=error,
-                                  lane=state.lane, copy=state.copy)
-                if await self.agent.state.write(subject, queued.encode(), revision) is None:
-                    continue
-                await self.agent.pipeline.post([(state.token, b"-NAK")])
-                requeued += 1
-            events.append(make_event(
-                body, version=state.version + 1,
-                status=JobStatus.FAILED if exhausted else JobStatus.QUEUED,
-                attempt_count=state.attempt, agent=self.agent.agent_name, error=error,
-                attempt=abandoned(state, error, now), finished_at=now if exhausted else None))
-        if events:
-            await self.agent.outbox.append(events)
-            await self.agent.nc.flush()
-        return RescueResult(requeued=requeued, failed=failed)
+def is_cancel_request(data: bytes) -> bool:
+    """Whether a marker asks for a cancel (rather than saying the job moved to a copy)."""
+    return not data.startswith(MOVED)
 
 
 def _live(message: tuple[int, JobBody], state: JobState | None, agent: str,
           cancel_requested: bool = False) -> JobInfo | None:
     seq, body = message
     job = body.job
-    if state is not None and (state.kind == CANCELLED or (state.copy and state.copy != seq)):
+    if state is not None and (state.kind in (CANCELLED, DONE)
+                              or (state.copy and state.copy != seq)):
         return None
     status = JobStatus.PROCESSING if state and state.kind == PROCESSING else JobStatus.QUEUED
     scheduled = state.due_at if state and state.due_at is not None else body.scheduled_at
     attempts: list[Attempt] = []
-    if state is not None and state.kind == PROCESSING:
+    if state is not None and state.kind == PROCESSING and state.started_at:
         attempts.append(Attempt(state.attempt, aware(state.started_at), None, state.worker,
                                 AttemptOutcome.RUNNING))
     return JobInfo(

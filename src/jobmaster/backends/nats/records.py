@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,29 @@ from typing import Any
 from ...model import Attempt, AttemptOutcome, JobEvent, JobStatus, NewJob, TriggerSource
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode
+# ``json.dumps`` builds its C encoder anew on every call (a third of the cost of encoding a job
+# message); this one is built once. (None outside CPython: then ``_encode`` is used.)
+_c_encoder = getattr(json.encoder, "c_make_encoder", None)
+_encode_one = None if _c_encoder is None else _c_encoder(
+    None, None, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
+_scan: Callable[[str, int], tuple[Any, int]] = getattr(json.JSONDecoder(), "scan_once")  # noqa: B009
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON of plain data (lists, dicts, strings, numbers, None)."""
+    if _encode_one is None:
+        return _encode(value).encode()
+    return "".join(_encode_one(value, 0)).encode()
+
+
+def loads(data: bytes) -> Any:
+    """JSON as decoded by ``json.loads`` (the C scanner called directly for our own data)."""
+    text = data.decode()
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:  # not JSON, or leading blanks: the full parser decides
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
 
 
 def epoch(moment: datetime) -> float:
@@ -41,28 +65,26 @@ class JobBody:
 
     def encode(self) -> bytes:
         job = self.job
-        return _encode({
-            "id": job.id, "d": job.definition_id, "l": job.lane, "p": job.priority,
-            "s": self.scheduled_at, "c": self.created_at, "m": job.msg_data, "md": job.metadata,
-            "r": job.max_retries, "t": job.timeout_ms, "b": job.backoff,
-            "k": job.idempotency_key, "sc": job.schedule_id, "tr": job.trigger.value,
-        }).encode()
+        return dumps([
+            job.id, job.definition_id, job.lane, job.priority, self.scheduled_at,
+            self.created_at, job.msg_data, job.metadata, job.max_retries, job.timeout_ms,
+            job.backoff, job.idempotency_key, job.schedule_id, job.trigger.value])
 
     @classmethod
     def decode(cls, data: bytes) -> JobBody:
-        raw = json.loads(data)
-        job = NewJob(
-            id=raw["id"], definition_id=raw["d"], lane=raw["l"], priority=raw["p"],
-            scheduled_at=None, msg_data=raw["m"], metadata=raw["md"], max_retries=raw["r"],
-            timeout_ms=raw["t"], backoff=raw["b"], idempotency_key=raw["k"],
-            schedule_id=raw["sc"], trigger=TriggerSource(raw["tr"]),
-        )
-        return cls(job, float(raw["s"]), float(raw["c"]))
+        raw = loads(data)
+        if isinstance(raw, dict):  # published by an earlier version
+            raw = [raw["id"], raw["d"], raw["l"], raw["p"], raw["s"], raw["c"], raw["m"],
+                   raw["md"], raw["r"], raw["t"], raw["b"], raw["k"], raw["sc"], raw["tr"]]
+        job = NewJob(raw[0], raw[1], raw[2], raw[3], None, raw[6], raw[7], raw[8], raw[9],
+                     raw[10], raw[11], raw[12], _TRIGGER[raw[13]])
+        return cls(job, float(raw[4]), float(raw[5]))
 
 
 #: State kinds: processing under a lease, queued with changes (retry, release, reschedule),
-#: cancelled while queued (a marker the next claimer honours).
-PROCESSING, QUEUED, CANCELLED = "p", "q", "c"
+#: cancelled while queued (a marker the next claimer honours), done (finished or failed by
+#: whoever created the record; a later delivery of the message is terminated).
+PROCESSING, QUEUED, CANCELLED, DONE = "p", "q", "c", "d"
 
 
 @dataclass(slots=True)
@@ -113,36 +135,72 @@ def make_event(body: JobBody, *, version: int, status: JobStatus, attempt_count:
     )
 
 
-def _attempt_dict(attempt: Attempt | None) -> dict[str, Any] | None:
-    if attempt is None:
-        return None
-    return {"n": attempt.number, "st": epoch(attempt.started_at),
-            "fi": epoch(attempt.finished_at) if attempt.finished_at else None,
-            "w": attempt.worker_id, "o": attempt.outcome.value, "e": attempt.error,
-            "tb": attempt.traceback}
+#: One event in an outbox message, positional (the fields of :class:`JobEvent` after ``seq``,
+#: times as epoch seconds, the attempt as ``[number, started, finished, worker, outcome, error,
+#: traceback]``): built straight from the job's message on the hot path, no datetimes.
+EventRow = list[Any]
+_STATUS = {status.value: status for status in JobStatus}
+_TRIGGER = {trigger.value: trigger for trigger in TriggerSource}
+_OUTCOME = {outcome.value: outcome for outcome in AttemptOutcome}
+_fromtimestamp = datetime.fromtimestamp
 
 
-def _attempt_from(raw: dict[str, Any] | None) -> Attempt | None:
-    if raw is None:
-        return None
-    return Attempt(raw["n"], aware(raw["st"]), aware(raw["fi"]) if raw["fi"] else None, raw["w"],
-                   AttemptOutcome(raw["o"]), raw["e"], raw["tb"])
+def event_row(body: JobBody, *, version: int, status: JobStatus, attempt_count: int,
+              agent: str, error: str | None, attempt: list[Any] | None = None,
+              finished_at: float | None = None, scheduled_at: float | None = None) -> EventRow:
+    """The outbox row of a snapshot event (the cheap twin of :func:`make_event`)."""
+    job = body.job
+    return [job.id, version, status.value, job.definition_id, job.lane, job.priority,
+            scheduled_at if scheduled_at is not None else body.scheduled_at, body.created_at,
+            job.msg_data, job.metadata, attempt_count, job.max_retries, job.timeout_ms,
+            job.idempotency_key, job.schedule_id, job.trigger.value, error, finished_at, agent,
+            attempt]
 
 
-def encode_events(events: list[JobEvent]) -> bytes:
-    """One outbox message holding a batch of events."""
-    return json.dumps([{
-        "j": e.job_id, "v": e.version, "s": e.status.value, "d": e.definition_id, "l": e.lane,
-        "p": e.priority, "sa": epoch(e.scheduled_at), "ca": epoch(e.created_at),
-        "m": e.msg_data, "md": e.metadata, "ac": e.attempt_count, "r": e.max_retries,
-        "t": e.timeout_ms, "k": e.idempotency_key, "sc": e.schedule_id, "tr": e.trigger.value,
-        "err": e.last_error, "fa": epoch(e.finished_at) if e.finished_at else None,
-        "ag": e.agent, "at": _attempt_dict(e.attempt),
-    } for e in events], separators=(",", ":")).encode()
+def row_of(event: JobEvent) -> EventRow:
+    """The outbox row of an event."""
+    e, a = event, event.attempt
+    return [e.job_id, e.version, e.status.value, e.definition_id, e.lane, e.priority,
+            epoch(e.scheduled_at), epoch(e.created_at), e.msg_data, e.metadata, e.attempt_count,
+            e.max_retries, e.timeout_ms, e.idempotency_key, e.schedule_id, e.trigger.value,
+            e.last_error, epoch(e.finished_at) if e.finished_at else None, e.agent,
+            None if a is None else [
+                a.number, epoch(a.started_at), epoch(a.finished_at) if a.finished_at else None,
+                a.worker_id, a.outcome.value, a.error, a.traceback]]
+
+
+def encode_events(rows: list[EventRow]) -> bytes:
+    """One outbox message holding a batch of event rows."""
+    return dumps(rows)
 
 
 def decode_events(data: bytes, first_seq: int) -> list[JobEvent]:
     """The events of one outbox message; event ``i`` gets ``seq = first_seq + i``."""
+    rows = json.loads(data)
+    if rows and isinstance(rows[0], dict):  # written by an earlier version
+        return _decode_keyed(rows, first_seq)
+    stamp, utc, status, trigger = _fromtimestamp, UTC, _STATUS, _TRIGGER
+    events: list[JobEvent] = []
+    for index, r in enumerate(rows):
+        a = r[19]
+        events.append(JobEvent(
+            first_seq + index, r[0], r[1], status[r[2]], r[3], r[4], r[5], stamp(r[6], utc),
+            stamp(r[7], utc), r[8], r[9], r[10], r[11], r[12], r[13], r[14], trigger[r[15]],
+            r[16], None if r[17] is None else stamp(r[17], utc), r[18],
+            None if a is None else Attempt(
+                a[0], stamp(a[1], utc), None if a[2] is None else stamp(a[2], utc), a[3],
+                _OUTCOME[a[4]], a[5], a[6])))
+    return events
+
+
+def _decode_keyed(rows: list[dict[str, Any]], first_seq: int) -> list[JobEvent]:
+    """Outbox messages of the first format (one JSON object per event)."""
+    def attempt(raw: dict[str, Any] | None) -> Attempt | None:
+        if raw is None:
+            return None
+        return Attempt(raw["n"], aware(raw["st"]), aware(raw["fi"]) if raw["fi"] else None,
+                       raw["w"], AttemptOutcome(raw["o"]), raw["e"], raw["tb"])
+
     return [JobEvent(
         seq=first_seq + index, job_id=r["j"], version=r["v"], status=JobStatus(r["s"]),
         definition_id=r["d"], lane=r["l"], priority=r["p"], scheduled_at=aware(r["sa"]),
@@ -150,5 +208,5 @@ def decode_events(data: bytes, first_seq: int) -> list[JobEvent]:
         max_retries=r["r"], timeout_ms=r["t"], idempotency_key=r["k"], schedule_id=r["sc"],
         trigger=TriggerSource(r["tr"]), last_error=r["err"],
         finished_at=aware(r["fa"]) if r["fa"] else None, agent=r["ag"],
-        attempt=_attempt_from(r["at"]),
-    ) for index, r in enumerate(json.loads(data))]
+        attempt=attempt(r["at"]),
+    ) for index, r in enumerate(rows)]

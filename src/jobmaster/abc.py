@@ -272,10 +272,11 @@ class AgentTransport(_Store):
     #: listing the same format in ``outbox_import_formats`` takes the batch as it is.
     outbox_export_format: str | None = None
 
-    async def export_outbox(self, limit: int) -> bytes:
+    async def export_outbox(self, limit: int) -> bytes | None:
         """The oldest ``limit`` outbox events (not removed) in :attr:`outbox_export_format`,
         for :meth:`MasterStore.import_outbox`: the syncer's fast path, which never decodes the
-        events in Python. Each exported event carries its sequence number."""
+        events in Python. Each exported event carries its sequence number. None when this
+        batch cannot be exported (the syncer then reads it with :meth:`read_outbox`)."""
         raise NotImplementedError(f"{self.capabilities.name} cannot export its outbox")
 
     async def listen(self, wake_up: WakeUp) -> None:
@@ -298,7 +299,7 @@ class MasterStore(_Store):
     #: Outbox formats :meth:`import_outbox` accepts (see :attr:`AgentTransport.outbox_export_format`).
     outbox_import_formats: frozenset[str] = frozenset()
 
-    async def import_outbox(self, data: bytes, agent_name: str) -> OutboxImport:
+    async def import_outbox(self, fmt: str, data: bytes, agent_name: str) -> OutboxImport:
         """Apply a batch exported by an agent's :meth:`AgentTransport.export_outbox`, with the
         semantics of :meth:`apply_events`, in one transaction; returns the sequence numbers it
         carried (to trim) and its oldest event time (for the sync lag)."""

@@ -342,12 +342,14 @@ async def test_outbox_export_import_is_idempotent(stores: Stores) -> None:
     await stores.agent.finish([result(j, outcome=AttemptOutcome.FAILED, error="boom",
                                       retry=timedelta(hours=1)) for j in claimed[8:12]])
     events = await stores.agent.read_outbox(1000)
+    fmt = stores.agent.outbox_export_format
     data = await stores.agent.export_outbox(1000)
-    first = await stores.master.import_outbox(data, stores.agent.agent_name)
+    assert fmt is not None and data is not None
+    first = await stores.master.import_outbox(fmt, data, stores.agent.agent_name)
     assert first.seqs == [e.seq for e in events]
     assert first.oldest is not None
     assert abs((first.oldest - datetime.now(UTC)).total_seconds()) < 60
-    again = await stores.master.import_outbox(data, stores.agent.agent_name)  # replay
+    again = await stores.master.import_outbox(fmt, data, stores.agent.agent_name)  # replay
     assert again.seqs == first.seqs
     for job in claimed[:8]:
         info = await stores.master.get_job(job.id)
@@ -359,8 +361,9 @@ async def test_outbox_export_import_is_idempotent(stores: Stores) -> None:
         attempts = await stores.master.get_attempts(job.id)
         assert [(a.outcome, a.error) for a in attempts] == [(AttemptOutcome.FAILED, "boom")]
     await stores.agent.trim_outbox(first.seqs)
-    empty = await stores.master.import_outbox(await stores.agent.export_outbox(10),
-                                              stores.agent.agent_name)
+    rest = await stores.agent.export_outbox(10)
+    assert rest is not None
+    empty = await stores.master.import_outbox(fmt, rest, stores.agent.agent_name)
     assert empty.seqs == [] and empty.oldest is None
 
 

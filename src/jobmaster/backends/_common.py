@@ -144,6 +144,12 @@ def select_page(infos: Iterable[JobInfo], query: JobQuery) -> JobPage:
     return page_of(rows[: query.limit + 1], query.limit)
 
 
+#: Outbox batches exported by agents for masters that take them as they are (see
+#: AgentTransport.export_outbox): binary COPY data of a PostgreSQL agent's agent_outbox
+#: columns, and the NATS agent's stored JSON rows (``[[first seq, [row, ...]], ...]``).
+OUTBOX_POSTGRES_COPY = "postgres-copy-binary-1"
+OUTBOX_NATS_JSON = "nats-json-rows-1"
+
 _CANONICAL_UUID = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").fullmatch
 

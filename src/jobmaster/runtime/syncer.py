@@ -66,9 +66,11 @@ class Syncer(PeriodicLoop[int]):
             moved = await agent.sync_colocated(self.batch_size)
             self.lag[agent.agent_name] = 0.0 if moved < self.batch_size else self.interval
             return moved
-        if agent.outbox_export_format in self.master.outbox_import_formats:
-            batch = await self.master.import_outbox(
-                await agent.export_outbox(self.batch_size), agent.agent_name)
+        fmt = agent.outbox_export_format
+        data = (await agent.export_outbox(self.batch_size)
+                if fmt is not None and fmt in self.master.outbox_import_formats else None)
+        if fmt is not None and data is not None:
+            batch = await self.master.import_outbox(fmt, data, agent.agent_name)
             seqs, oldest = batch.seqs, batch.oldest
         else:
             events = await agent.read_outbox(self.batch_size)

@@ -28,6 +28,7 @@ from ...model import (
     NewJob,
     RescueResult,
 )
+from .._common import OUTBOX_NATS_JSON
 from . import rescue, results
 from .claims import ClaimContext, Token, claim_messages
 from .client import (
@@ -79,6 +80,7 @@ class NatsAgent(AgentTransport):
     """Agent transport on NATS JetStream (2.9 or later)."""
 
     capabilities = NATS_CAPABILITIES
+    outbox_export_format = OUTBOX_NATS_JSON
 
     def __init__(self, settings: NatsSettings, agent_name: str, role: str = "agent") -> None:
         self.settings = settings
@@ -315,6 +317,9 @@ class NatsAgent(AgentTransport):
 
     async def read_outbox(self, limit: int) -> list[JobEvent]:
         return await self.outbox.read(limit)
+
+    async def export_outbox(self, limit: int) -> bytes | None:
+        return await self.outbox.export(limit)
 
     async def trim_outbox(self, seqs: Sequence[int]) -> int:
         return await self.outbox.trim(seqs)

@@ -48,33 +48,54 @@ class Outbox:
     async def read(self, limit: int, *, scan: int | None = None) -> list[JobEvent]:
         """The oldest ``limit`` untrimmed events (at least one message's worth)."""
         events: list[JobEvent] = []
+        for stored, data in await self._messages(limit, scan):
+            done = self._trimmed.get(stored, set())
+            events.extend(e for e in decode_events(data, stored * SPAN) if e.seq % SPAN not in done)
+        return events
+
+    async def export(self, limit: int) -> bytes | None:
+        """The oldest messages holding about ``limit`` events, as one JSON document for a
+        master's :meth:`~jobmaster.abc.MasterStore.import_outbox`: ``[[first seq, [row, ...]],
+        ...]`` with the rows as stored (never decoded into events here). None when a message
+        of the first format is among them (the caller reads events instead)."""
+        parts: list[bytes] = []
+        for stored, data in await self._messages(limit, None):
+            if data.lstrip()[:2] == b"[{":
+                return None
+            parts.append(b"[%d,%s]" % (stored * SPAN, data))
+        return b"[" + b",".join(parts) + b"]"
+
+    async def _messages(self, limit: int, scan: int | None) -> list[tuple[int, bytes]]:
+        """(sequence, data) of the oldest messages holding about ``limit`` untrimmed events
+        (at least one message); counts their events for :meth:`trim`."""
+        found: list[tuple[int, bytes]] = []
+        total = 0
         seq = 1
-        messages = 0
         per_message = 0
-        while len(events) < limit and (scan is None or messages < scan):
+        while total < limit and (scan is None or len(found) < scan):
             # The first message by "next", then the ones after it by sequence, many per round
             # trip (the outbox is trimmed from the front, so they are mostly contiguous).
             window = await self._get([{"seq": seq, "next_by_subj": self.subject}])
             if not window:
                 break
             if per_message:
-                more = min(max((limit - len(events)) // per_message, 1), _READ_AHEAD)
+                more = min(max((limit - total) // per_message, 1), _READ_AHEAD)
                 first = window[0][0]
                 window += await self._get([{"seq": first + i} for i in range(1, more + 1)])
             for stored, data in window:
-                messages += 1
-                batch = decode_events(data, stored * SPAN)
-                per_message = max(len(batch), 1)
-                self._counts[stored] = len(batch)
-                done = self._trimmed.get(stored, set())
-                fresh = [e for e in batch if e.seq % SPAN not in done]
-                if events and len(events) + len(fresh) > limit:
-                    return events
-                events.extend(fresh)
+                count = self._counts.get(stored)
+                if count is None:
+                    count = self._counts[stored] = len(json.loads(data))
+                per_message = max(count, 1)
+                fresh = count - len(self._trimmed.get(stored, ()))
+                if found and total + fresh > limit:
+                    return found
+                found.append((stored, data))
+                total += fresh
                 seq = stored + 1
-                if len(events) >= limit:
-                    return events
-        return events
+                if total >= limit:
+                    return found
+        return found
 
     async def _get(self, requests: list[dict[str, object]]) -> list[tuple[int, bytes]]:
         """Direct gets in one round trip: (sequence, data) of each message found."""

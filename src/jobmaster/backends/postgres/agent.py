@@ -30,10 +30,16 @@ from ...model import (
     RescueResult,
     TriggerSource,
 )
-from .._common import decode_bag, decode_cursor, info_from_event, is_uuid, page_of
+from .._common import (
+    OUTBOX_POSTGRES_COPY,
+    decode_bag,
+    decode_cursor,
+    info_from_event,
+    is_uuid,
+    page_of,
+)
 from .connection import (
     AGENT_SESSION_SETTINGS,
-    OUTBOX_FORMAT,
     POSTGRES_CAPABILITIES,
     PostgresStore,
 )
@@ -59,7 +65,7 @@ class PostgresAgent(PostgresStore, PostgresDueTimes, AgentTransport):
     role = "agent"
     session_settings = AGENT_SESSION_SETTINGS
     fast_writes = True
-    outbox_export_format = OUTBOX_FORMAT
+    outbox_export_format = OUTBOX_POSTGRES_COPY
 
     def __init__(
         self,

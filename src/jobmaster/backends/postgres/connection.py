@@ -47,10 +47,6 @@ POSTGRES_CAPABILITIES = Capabilities(
     ),
 )
 
-#: Outbox batches move between PostgreSQL agents and masters as binary COPY data of the
-#: agent_outbox columns (export_outbox / create_outbox_stage), never decoded in Python.
-OUTBOX_FORMAT = "postgres-copy-binary-1"
-
 POOL_SIZES = {"agent": (2, 10), "master": (1, 6), "leases": (1, 1)}
 
 # The agent's hot table churns fast; its statistics are often stale (a fresh table, a burst of

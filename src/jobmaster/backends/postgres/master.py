@@ -22,8 +22,16 @@ from ...model import (
     LogQuery,
     WorkerRecord,
 )
-from .._common import DEAD_AFTER, decode_cursor, info_from_event, is_uuid, page_of
-from .connection import OUTBOX_FORMAT, POSTGRES_CAPABILITIES, SESSION_SETTINGS, PostgresStore
+from .._common import (
+    DEAD_AFTER,
+    OUTBOX_NATS_JSON,
+    OUTBOX_POSTGRES_COPY,
+    decode_cursor,
+    info_from_event,
+    is_uuid,
+    page_of,
+)
+from .connection import POSTGRES_CAPABILITIES, SESSION_SETTINGS, PostgresStore
 from .held import PostgresHeld
 from .rows import attempt_from_row, event_from_row
 from .schedules import PostgresSchedules
@@ -37,7 +45,7 @@ class PostgresMaster(PostgresStore, PostgresSchedules, PostgresHeld, MasterStore
     # Job lists use one statement with optional filters: plan it for the filters present.
     session_settings = {**SESSION_SETTINGS, "plan_cache_mode": "force_custom_plan"}
 
-    outbox_import_formats = frozenset({OUTBOX_FORMAT})
+    outbox_import_formats = frozenset({OUTBOX_POSTGRES_COPY, OUTBOX_NATS_JSON})
 
     def __init__(self, spec: BackendSpec) -> None:
         super().__init__(spec, pool_role="master")
@@ -50,11 +58,16 @@ class PostgresMaster(PostgresStore, PostgresSchedules, PostgresHeld, MasterStore
             if attempts:
                 await conn.execute(self.q["apply_attempts"], *_attempt_columns(attempts))
 
-    async def import_outbox(self, data: bytes, agent_name: str) -> OutboxImport:
+    async def import_outbox(self, fmt: str, data: bytes, agent_name: str) -> OutboxImport:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(self.q["create_outbox_stage"])
-            await conn.copy_to_table("jm_outbox_stage", source=io.BytesIO(data),
-                                     schema_name="pg_temp", format="binary")
+            if fmt == OUTBOX_POSTGRES_COPY:
+                await conn.copy_to_table("jm_outbox_stage", source=io.BytesIO(data),
+                                         schema_name="pg_temp", format="binary")
+            elif fmt == OUTBOX_NATS_JSON:  # the server parses the rows
+                await conn.execute(self.q["stage_nats_rows"], data.decode())
+            else:
+                raise ValueError(f"unknown outbox format {fmt!r}")
             row = await conn.fetchrow(self.q["apply_outbox_stage"], agent_name)
         assert row is not None
         return OutboxImport(list(row[0]), row[1])

@@ -270,6 +270,17 @@ CREATE TEMPORARY TABLE IF NOT EXISTS jm_outbox_stage (
     a_finished_at timestamptz, a_worker text, a_outcome text, a_error text, a_traceback text
 ) ON COMMIT DELETE ROWS;
 
+-- name: stage_nats_rows
+INSERT INTO pg_temp.jm_outbox_stage
+SELECT (m.msg->>0)::bigint + r.n - 1, (e->>0)::uuid, (e->>1)::integer, e->>2, e->>3, e->>4,
+       (e->>5)::smallint, to_timestamp((e->>6)::float8), to_timestamp((e->>7)::float8), e->>8,
+       e->>9, (e->>10)::integer, (e->>11)::integer, (e->>12)::integer, e->>13, e->>14, e->>15,
+       e->>16, to_timestamp((e->>17)::float8), (e->19->>0)::integer,
+       to_timestamp((e->19->>1)::float8), to_timestamp((e->19->>2)::float8), e->19->>3,
+       e->19->>4, e->19->>5, e->19->>6
+FROM jsonb_array_elements($1::jsonb) AS m(msg)
+CROSS JOIN LATERAL jsonb_array_elements(m.msg->1) WITH ORDINALITY AS r(e, n);
+
 -- name: apply_outbox_stage
 WITH latest AS (
     SELECT DISTINCT ON (job_id) * FROM pg_temp.jm_outbox_stage

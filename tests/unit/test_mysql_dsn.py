@@ -101,20 +101,34 @@ SHARED_NAMES = {
     "read_outbox", "trim_outbox", "queue_depth", "sync_colocated", "apply_jobs",
     "apply_attempts", "get_job", "get_attempts", "list_jobs", "find_idempotent",
     "register_worker", "heartbeat_workers", "set_worker_status", "list_workers",
-    "list_live_jobs", "get_pending_final", "list_attempts",
+    "list_live_jobs", "get_pending_final", "list_attempts", "next_due_in", "claim_lane",
+}
+
+#: The master's held jobs, schedules, retention, logs and agents, named as in PostgreSQL.
+MASTER_PARITY_NAMES = {
+    "hold_jobs", "find_held_keys", "claim_held", "finish_held", "release_held", "cancel_held",
+    "reschedule_held", "get_held", "list_held", "purge_history", "purge_logs", "write_logs",
+    "list_logs", "register_agents", "list_agents", "insert_schedule", "get_schedule",
+    "list_schedules", "update_schedule", "declare_static", "retire_undeclared", "insert_slots",
+    "set_slot_outcome", "list_slots", "delete_slots", "trim_slots", "renew_leader",
+    "release_leader",
 }
 
 
 def test_queries_share_postgres_names() -> None:
     mysql = set(load_queries("jobmaster.backends.mysql"))
-    assert mysql >= SHARED_NAMES
+    postgres = set(load_queries("jobmaster.backends.postgres"))
+    assert mysql >= SHARED_NAMES | MASTER_PARITY_NAMES
+    assert postgres >= SHARED_NAMES | MASTER_PARITY_NAMES
     # MySQL has no UPDATE ... RETURNING: some operations are several statements in one
-    # transaction, each named after its step.
-    assert mysql - SHARED_NAMES == {
-        "migration_unlock", "claim_update", "lock_leases",
-        "finish_retry", "delete_jobs", "lock_job", "rescue_events", "rescue_fail",
+    # transaction, each named after its step (as in SQLite where SQLite has the step).
+    assert mysql - SHARED_NAMES - MASTER_PARITY_NAMES == {
+        "migration_unlock", "claim_update", "lock_leases", "renewed_leases",
+        "finish_delete", "finish_retry", "delete_jobs", "lock_job", "rescue_events", "rescue_fail",
         "rescue_requeue", "sync_colocated_lock", "sync_colocated_attempts",
-        "sync_colocated_trim",
+        "sync_colocated_trim", "find_held_ids", "take_held", "lock_free_held", "delete_held",
+        "purge_old_ids", "purge_attempts", "lock_undeclared", "created_slots", "lock_leader",
+        "insert_leader", "set_leader",
     }
 
 

@@ -5,7 +5,9 @@ take a batch with ``SELECT ... FOR UPDATE SKIP LOCKED`` in a short transaction, 
 leases with one ``UPDATE`` and commit; finished attempts reach the outbox with
 ``INSERT ... SELECT`` in the transaction that records them. Every time is the server's
 ``UTC_TIMESTAMP(6)``. The server cannot notify, so workers poll (``listen_notify`` is
-False). Install with ``pip install jobmaster[mysql]``.
+False). The master has every feature of the other masters: held jobs, recurring schedules,
+logs, history retention and the agent registry (see ``docs/providers/mysql.md``). Install with
+``pip install jobmaster[mysql]``.
 
 Driver: asyncmy. It is a maintained asyncio driver (PyMySQL's protocol compiled with Cython:
 the fastest pure-asyncio choice, typed, with a pool, unix sockets and TLS contexts), and it

@@ -28,11 +28,12 @@ from ...model import (
 )
 from .._sqlcommon.rows import LEASE_LOST, claimed_from, db_time
 from .._sqlcommon.views import SqlAgentViews
-from .codec import DOCUMENTS, json_batches, result_json
-from .connection import MYSQL_CAPABILITIES, Cursor, MysqlStore
+from .codec import DOCUMENTS, json_batches, micros, result_json
+from .connection import MYSQL_CAPABILITIES, Cursor
+from .due import MysqlDueTimes
 
 
-class MysqlAgent(MysqlStore, SqlAgentViews, AgentTransport):
+class MysqlAgent(MysqlDueTimes, SqlAgentViews, AgentTransport):
     """Agent transport on MySQL/MariaDB (tables ``{prefix}agent_job``, ``{prefix}agent_outbox``)."""
 
     role = "agent"
@@ -85,11 +86,15 @@ class MysqlAgent(MysqlStore, SqlAgentViews, AgentTransport):
             return []
         params = {"definitions": tuple(definitions), "all_lanes": lanes is None,
                   "lanes": tuple(lanes or ("",)), "limit": limit}
-        return await self.transaction(lambda cur: self._claim(cur, worker_id, params, lease))
+        query = "claim"
+        if lanes is not None and len(set(lanes)) == 1:
+            query, params["lane"] = "claim_lane", lanes[0]
+        return await self.transaction(lambda cur: self._claim(cur, query, worker_id, params,
+                                                              lease))
 
-    async def _claim(self, cur: Cursor, worker_id: str, params: dict[str, Any],
+    async def _claim(self, cur: Cursor, query: str, worker_id: str, params: dict[str, Any],
                      lease: timedelta) -> list[ClaimedJob]:
-        rows = await self._rows(cur, "claim", params)
+        rows = await self._rows(cur, query, params)
         if not rows:
             return []
         now = rows[0]["now"]
@@ -101,64 +106,80 @@ class MysqlAgent(MysqlStore, SqlAgentViews, AgentTransport):
         return [claimed_from(row, attempt=row["attempt"] + 1, lease_token=token + row["id"],
                              lease_expires_at=expires) for row in rows]
 
-    async def _lock(self, cur: Cursor, leases: Sequence[LeaseRef],
-                    owner: str | None = None) -> tuple[list[dict[str, Any]], Any]:
-        """Lock the rows whose lease is still held; returns them and the server's now."""
-        tokens = {ref.job_id: ref.lease_token for ref in leases}
-        rows = await self._rows(cur, "lock_leases", {"ids": tuple(tokens)})
-        held = [r for r in rows if r["lease_token"] == tokens[r["id"]]
-                and (owner is None or r["lease_owner"] == owner)]
-        return held, rows[0]["now"] if rows else None
-
     async def extend_leases(self, worker_id: str, leases: Sequence[LeaseRef],
                             lease: timedelta) -> LeaseExtension:
         if not leases:
             return LeaseExtension(frozenset())
-        return await self.transaction(lambda cur: self._extend(cur, worker_id, leases, lease))
+        ordered = sorted(leases, key=lambda ref: ref.job_id)  # rows are locked in id order
+        chunks = [{**_fence(ordered[at:at + RENEWALS_PER_STATEMENT]), "worker": worker_id,
+                   "lease_us": micros(lease)}
+                  for at in range(0, len(ordered), RENEWALS_PER_STATEMENT)]
+        # Few attempts: the lease keeper gives up on a renewal after lease/3 anyway.
+        return await self.transaction(lambda cur: self._extend(cur, chunks), attempts=3)
 
-    async def _extend(self, cur: Cursor, worker_id: str, leases: Sequence[LeaseRef],
-                      lease: timedelta) -> LeaseExtension:
-        held, now = await self._lock(cur, leases, worker_id)
-        if not held:
-            return LeaseExtension(frozenset())
-        ids = tuple(r["id"] for r in held)
-        await cur.execute(self.q["extend_leases"], {"expires": now + lease, "ids": ids})
-        return LeaseExtension(frozenset(ids),
-                              frozenset(r["id"] for r in held if r["cancel_requested"]))
+    async def _extend(self, cur: Cursor, chunks: list[dict[str, Any]]) -> LeaseExtension:
+        held: set[str] = set()
+        cancel: set[str] = set()
+        for params in chunks:
+            await cur.execute(self.q["extend_leases"], params)
+            for row in await self._rows(cur, "renewed_leases", params):
+                held.add(row["id"])
+                if row["cancel_requested"]:
+                    cancel.add(row["id"])
+        return LeaseExtension(frozenset(held), frozenset(cancel))
 
     async def finish(self, results: Sequence[AttemptResult]) -> set[str]:
         if not results:
             return set()
-        return await self.transaction(lambda cur: self._finish(cur, results))
+        # One result per job, in id order (the order rows are locked in).
+        ordered = sorted({r.job_id: r for r in results}.values(), key=lambda r: r.job_id)
+        if all(r.retry_delay is None for r in ordered):
+            try:
+                return await self.transaction(lambda cur: self._finish_unlocked(cur, ordered))
+            except _LeaseChanged:
+                pass  # a lease moved meanwhile: find out which, with the rows locked
+        return await self.transaction(lambda cur: self._finish(cur, ordered))
+
+    async def _finish_unlocked(self, cur: Cursor, results: Sequence[AttemptResult]) -> set[str]:
+        """The usual batch (every job done, every lease still held) in one pass less: the events
+        are copied from a plain read of the rows, then the rows are deleted under the same
+        fence. A token never comes back, so equal counts mean the two saw the same rows;
+        otherwise the transaction is rolled back and the locking path decides."""
+        fence = _fence(results)
+        copied = 0
+        for batch in json_batches(result_json(r) for r in results):
+            # now=None: the statement's own clock (no job of the batch is retried).
+            copied += await cur.execute(self.q["finish"], {"results": batch, "now": None,
+                                                           "tokens": fence["tokens"]})
+        if copied != len(results):
+            raise _LeaseChanged
+        if await cur.execute(self.q["finish_delete"], fence) != copied:
+            raise _LeaseChanged
+        return {r.job_id for r in results}
 
     async def _finish(self, cur: Cursor, results: Sequence[AttemptResult]) -> set[str]:
-        held, now = await self._lock(cur, [LeaseRef(r.job_id, r.lease_token) for r in results])
-        matched = {r["id"] for r in held}
-        accepted = {r.job_id: r for r in results if r.job_id in matched}
+        tokens = {r.job_id: r.lease_token for r in results}
+        rows = await self._rows(cur, "lock_leases", {"ids": tuple(tokens)})
+        accepted = {r["id"] for r in rows if r["lease_token"] == tokens[r["id"]]}
         if not accepted:
             return set()
-        params = [result_json(r) for r in accepted.values()]
+        now = rows[0]["now"]
+        params = [result_json(r) for r in results if r.job_id in accepted]
+        fenced = tuple(tokens[job_id] for job_id in accepted)
         for batch in json_batches(params):
-            await cur.execute(self.q["finish"], {"results": batch, "now": now})
-        done = tuple(r.job_id for r in accepted.values() if r.retry_delay is None)
+            await cur.execute(self.q["finish"], {"results": batch, "now": now, "tokens": fenced})
+        done = tuple(p["id"] for p in params if p["retry_us"] is None)
         if done:
             await cur.execute(self.q["delete_jobs"], {"ids": done})
         retried = [p for p in params if p["retry_us"] is not None]
         for batch in json_batches(retried):
             await cur.execute(self.q["finish_retry"], {"results": batch, "now": now})
-        return set(accepted)
+        return accepted
 
     async def release(self, leases: Sequence[LeaseRef]) -> int:
         if not leases:
             return 0
-        return await self.transaction(lambda cur: self._release(cur, leases))
-
-    async def _release(self, cur: Cursor, leases: Sequence[LeaseRef]) -> int:
-        held, _ = await self._lock(cur, leases)
-        ids = tuple(r["id"] for r in held)
-        if ids:
-            await cur.execute(self.q["release"], {"ids": ids})
-        return len(ids)
+        return await self.execute("release", _fence(leases))
 
     # -- cancel, reschedule, rescue ---------------------------------------------------------
     async def cancel(self, job_id: str) -> CancelOutcome:
@@ -226,3 +247,20 @@ class MysqlAgent(MysqlStore, SqlAgentViews, AgentTransport):
         await cur.execute(self.q["sync_colocated_trim"], params)
         return len(rows)
 
+
+
+#: Leases renewed by one statement: its two lists stay far below ``max_allowed_packet`` however
+#: many leases a worker holds.
+RENEWALS_PER_STATEMENT = 5000
+
+
+class _LeaseChanged(Exception):
+    """A lease of the batch changed between the plain read and the fenced delete."""
+
+
+def _fence(leases: Sequence[LeaseRef] | Sequence[AttemptResult]) -> dict[str, Any]:
+    """The ids and tokens of leases for ``id IN %(ids)s AND lease_token IN %(tokens)s``. A token
+    ends with its job's id and is never given twice, so the two lists fence each row exactly as
+    the pairs would."""
+    return {"ids": tuple(sorted({item.job_id for item in leases})),
+            "tokens": tuple({item.lease_token for item in leases})}

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncmy
+from asyncmy.constants.CLIENT import FOUND_ROWS
 from asyncmy.cursors import DictCursor
 
 from ...abc import Capabilities, SchemaState
@@ -34,6 +35,11 @@ MYSQL_CAPABILITIES = Capabilities(
     delayed_delivery=True,
     colocated_sync=False,
     multi_process=True,
+    held_jobs=True,
+    purge_history=True,
+    log_store=True,
+    agent_registry=True,
+    recurring_schedules=True,
     time_precision=timedelta(microseconds=1),
     transient_errors=(OSError, asyncmy.errors.OperationalError, asyncmy.errors.InterfaceError),
 )
@@ -47,14 +53,23 @@ def error_code(exc: BaseException) -> int:
     return args[0] if args and isinstance(args[0], int) else 0
 
 
-def _session_setup(version: str) -> str:
-    """One statement run on every new connection: UTC session, READ COMMITTED (fewer gap locks
-    under SKIP LOCKED), a bounded lock wait, and on MariaDB an idle-transaction timeout so a
-    hung client cannot hold row locks (faults.md F11)."""
+#: Seconds a statement waits for a row lock before failing with 1205 (then retried). Lease
+#: renewals wait less: a transaction stuck on a row (a hung client) must not keep every other
+#: lease of the worker from being renewed before the lease keeper gives up on the round trip.
+LOCK_WAIT_SECONDS = {"agent": 10, "master": 10, "leases": 2}
+
+
+def _session_setup(version: str, pool_role: str = "agent") -> str:
+    """One statement run on every new connection: UTC session, READ COMMITTED (no gap locks:
+    claims under SKIP LOCKED and fenced writes lock only the rows they touch), a bounded lock
+    wait, strict mode, and on MariaDB an idle-transaction timeout so a hung client cannot hold
+    row locks (faults.md F11)."""
     mariadb = "mariadb" in version.lower()
     isolation = "tx_isolation" if mariadb and _numeric(version) < (11, 1) else "transaction_isolation"
     settings = ["time_zone = '+00:00'", f"{isolation} = 'READ-COMMITTED'",
-                "innodb_lock_wait_timeout = 10", "sql_notes = 0"]
+                f"innodb_lock_wait_timeout = {LOCK_WAIT_SECONDS[pool_role]}", "sql_notes = 0",
+                # Too long a value is an error, never silently cut (servers set up lenient).
+                "sql_mode = CONCAT(@@SESSION.sql_mode, ',STRICT_TRANS_TABLES')"]
     if mariadb:
         settings.append("idle_transaction_timeout = 30")
     return "SET SESSION " + ", SESSION ".join(settings)
@@ -72,6 +87,33 @@ def check_version(version: str) -> None:
     if _numeric(version) < needed:
         raise SchemaError(f"server version {version} is too old: jobmaster needs MariaDB >= 10.6 "
                           "or MySQL >= 8.0 (FOR UPDATE SKIP LOCKED, JSON_TABLE)")
+
+
+#: A rerun of a migration cut short after that statement: the index exists already (1061) or
+#: is gone already (1091). MySQL has no ``CREATE INDEX IF NOT EXISTS`` nor ``DROP INDEX IF
+#: EXISTS``; tables use ``CREATE TABLE IF NOT EXISTS``.
+DDL_ALREADY_DONE = frozenset({1061, 1091})
+
+
+async def _run_ddl(cur: DictCursor, statement: str) -> None:
+    try:
+        await cur.execute(statement)
+    except asyncmy.errors.Error as exc:
+        if error_code(exc) not in DDL_ALREADY_DONE:
+            raise
+
+
+async def _rollback(conn: Any) -> None:
+    """Roll back, or drop a connection that cannot say ROLLBACK any more: asyncmy closes a
+    connection whose read was cancelled (a timed-out caller), and a failed rollback must not
+    replace the error that caused it (least of all a cancellation). The server rolls back the
+    transaction of a closed connection itself; the pool discards closed connections."""
+    if not conn.connected:
+        return
+    try:
+        await conn.rollback()
+    except (asyncmy.errors.Error, OSError):
+        conn.close()
 
 
 class MysqlStore(SqlStore):
@@ -101,7 +143,11 @@ class MysqlStore(SqlStore):
             check_version(str(version))
             self._pool = await asyncmy.create_pool(
                 minsize=minsize, maxsize=maxsize, pool_recycle=3600, autocommit=True,
-                cursor_cls=DictCursor, init_command=_session_setup(str(version)), **kwargs)
+                cursor_cls=DictCursor, **kwargs,
+                # Row counts of UPDATE are the rows matched, also those already holding the
+                # new values (rescheduling a job to its own due time did succeed).
+                client_flag=FOUND_ROWS,
+                init_command=_session_setup(str(version), self._pool_role))
         except (OSError, asyncmy.errors.Error, TimeoutError) as exc:
             raise self.unavailable(exc) from None
 
@@ -130,9 +176,10 @@ class MysqlStore(SqlStore):
             count: int = await cur.execute(self.q[name], params)
             return count
 
-    async def transaction(self, work: Work[T]) -> T:
-        """Run ``work`` in one transaction, retried on deadlocks and lock timeouts."""
-        for attempt in range(TRANSACTION_RETRIES):
+    async def transaction(self, work: Work[T], *, attempts: int = TRANSACTION_RETRIES) -> T:
+        """Run ``work`` in one transaction, tried up to ``attempts`` times on deadlocks and lock
+        wait timeouts."""
+        for attempt in range(attempts):
             async with self.pool.acquire() as conn:
                 await conn.begin()
                 try:
@@ -141,11 +188,11 @@ class MysqlStore(SqlStore):
                     await conn.commit()
                     return result
                 except asyncmy.errors.Error as exc:
-                    await conn.rollback()
-                    if error_code(exc) not in RETRY_CODES or attempt == TRANSACTION_RETRIES - 1:
+                    await _rollback(conn)
+                    if error_code(exc) not in RETRY_CODES or attempt == attempts - 1:
                         raise
                 except BaseException:
-                    await conn.rollback()
+                    await _rollback(conn)
                     raise
             await asyncio.sleep(retry_pause(attempt))
         raise AssertionError("unreachable")
@@ -179,7 +226,7 @@ class MysqlStore(SqlStore):
                 current = await self._current_version(cur)
                 for migration in self.pending_migrations(current):
                     for statement in migration.statements(self.prefix):
-                        await cur.execute(statement)
+                        await _run_ddl(cur, statement)
                     await cur.execute(self.q["set_schema_version"],
                                       {"role": self.role, "version": migration.version})
                     applied.append(migration.version)

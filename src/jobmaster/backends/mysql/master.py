@@ -1,22 +1,47 @@
-"""MySQL/MariaDB master store: job history, attempts and topology."""
+"""MySQL/MariaDB master store: job history and attempts, held jobs, recurring schedules,
+topology (workers and agent connections), logs and history retention."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
 
 from ...abc import MasterStore
 from ...config import BackendSpec
-from ...model import JobEvent, JobInfo, WorkerRecord
-from .._common import DEAD_AFTER, info_from_event
-from .._sqlcommon.rows import attempt_from, event_from, worker_from, worker_params
+from ...model import (
+    AgentRecord,
+    Attempt,
+    JobEvent,
+    JobInfo,
+    JobPage,
+    JobQuery,
+    JobStatus,
+    LogEntry,
+    LogQuery,
+    WorkerRecord,
+)
+from .._common import DEAD_AFTER, info_from_event, page_of
+from .._sqlcommon.rows import (
+    attempt_from,
+    aware,
+    db_time,
+    event_from,
+    query_params,
+    worker_from,
+    worker_params,
+)
 from .._sqlcommon.views import SqlMasterViews
-from .codec import DOCUMENTS, json_batches
-from .connection import MYSQL_CAPABILITIES, Cursor, MysqlStore
+from .codec import DOCUMENTS, json_batches, micros
+from .connection import MYSQL_CAPABILITIES, Cursor
+from .held import MysqlHeld
+from .schedules import MysqlSchedules
 
 
-class MysqlMaster(MysqlStore, SqlMasterViews, MasterStore):
+class MysqlMaster(MysqlSchedules, MysqlHeld, SqlMasterViews, MasterStore):
     """Master store on MySQL/MariaDB (tables ``{prefix}job``, ``{prefix}attempt``,
-    ``{prefix}worker``)."""
+    ``{prefix}worker``, ``{prefix}held_job``, ``{prefix}schedule``, ``{prefix}schedule_slot``,
+    ``{prefix}leader``, ``{prefix}log`` and ``{prefix}agent``)."""
 
     role = "master"
     capabilities = MYSQL_CAPABILITIES
@@ -24,6 +49,7 @@ class MysqlMaster(MysqlStore, SqlMasterViews, MasterStore):
     def __init__(self, spec: BackendSpec) -> None:
         super().__init__(spec, pool_role="master")
 
+    # -- history ----------------------------------------------------------------------------
     async def apply_events(self, events: Sequence[JobEvent]) -> None:
         if not events:
             return
@@ -44,9 +70,67 @@ class MysqlMaster(MysqlStore, SqlMasterViews, MasterStore):
     async def get_job(self, job_id: str) -> JobInfo | None:
         rows = await self.rows("get_job", {"id": job_id})
         if not rows:
-            return None
+            return await self.held_info(job_id)
         attempts = await self.rows("get_attempts", {"id": job_id})
         return info_from_event(event_from(rows[0]), [attempt_from(row) for row in attempts])
+
+    async def list_jobs(self, query: JobQuery) -> JobPage:
+        rows: list[dict[str, Any]] = []
+        if query.status is not JobStatus.SCHEDULED:
+            rows.extend(await self.rows("list_jobs", query_params(query)))
+        if query.status in (None, JobStatus.SCHEDULED):  # held jobs are SCHEDULED
+            rows.extend(await self.held_rows(query))
+            rows.sort(key=lambda row: (row["created_at"], row["id"]), reverse=True)
+        rows = rows[: query.limit + 1]
+        attempts: dict[str, list[Attempt]] = {row["id"]: [] for row in rows[: query.limit]}
+        if attempts:
+            for row in await self.rows("list_attempts", {"ids": self.id_list(attempts)}):
+                attempts[row["job_id"]].append(attempt_from(row))
+        return page_of([info_from_event(event_from(row), attempts.get(row["id"], []))
+                        for row in rows], query.limit)
+
+    async def purge_history(self, older_than: timedelta, *, limit: int) -> int:
+        if older_than < timedelta(0):
+            raise ValueError(f"older_than: must not be negative, got {older_than}")
+        if limit <= 0:
+            return 0
+        params = {"older_us": micros(older_than), "limit": limit}
+        await self.execute("purge_logs", params)
+        return await self.transaction(lambda cur: self._purge(cur, params))
+
+    async def _purge(self, cur: Cursor, params: dict[str, Any]) -> int:
+        await cur.execute(self.q["purge_old_ids"], params)
+        ids = tuple(row["id"] for row in await cur.fetchall())
+        if not ids:
+            return 0
+        await cur.execute(self.q["purge_attempts"], {"ids": ids})
+        deleted: int = await cur.execute(self.q["purge_history"], {"ids": ids})
+        return deleted
+
+    # -- logs -------------------------------------------------------------------------------
+    async def write_logs(self, entries: Sequence[LogEntry]) -> None:
+        documents = ({"at": DOCUMENTS.time(e.at), "level": e.level, "logger": e.logger,
+                      "message": e.message, "host": e.host, "pid": e.pid} for e in entries)
+        for batch in json_batches(documents):
+            await self.execute("write_logs", {"entries": batch})
+
+    async def list_logs(self, query: LogQuery) -> list[LogEntry]:
+        rows = await self.rows("list_logs", {
+            "min_level": query.min_level, "prefix": query.logger_prefix,
+            "since": db_time(query.since), "until": db_time(query.until), "text": query.text,
+            "limit": query.limit})
+        return [LogEntry(aware(r["at"]), r["level"], r["logger"], r["message"], r["host"],
+                         r["pid"]) for r in rows]
+
+    # -- topology ---------------------------------------------------------------------------
+    async def register_agents(self, agents: Sequence[AgentRecord]) -> None:
+        documents = ({"name": a.name, "kind": a.kind, "location": a.location} for a in agents)
+        for batch in json_batches(documents):
+            await self.execute("register_agents", {"agents": batch})
+
+    async def list_agents(self) -> list[AgentRecord]:
+        return [AgentRecord(r["name"], r["kind"], r["location"], aware(r["first_seen"]),
+                            aware(r["last_seen"])) for r in await self.rows("list_agents")]
 
     async def register_worker(self, worker: WorkerRecord) -> None:
         await self.execute("register_worker", worker_params(worker))

@@ -1,0 +1,121 @@
+"""Held jobs of the MySQL/MariaDB master (SCHEDULED until a promoter moves them to an agent).
+
+Promotion is exactly-once by row locks: a promoter takes due jobs with ``FOR UPDATE SKIP LOCKED``
+and stamps them with its token and a deadline in the same transaction, so a racing promoter
+either skips the locked rows or, once they are committed, sees them taken. Finishing, releasing,
+cancelling and rescheduling are conditional on that token or on its deadline having passed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from ...model import EnqueueResult, HeldJob, JobInfo, JobQuery, NewJob, TriggerSource
+from .._common import info_from_event
+from .._sqlcommon.rows import aware, db_time, event_from, query_params
+from .codec import DOCUMENTS, json_batches, micros
+from .connection import Cursor, MysqlStore
+
+
+class MysqlHeld(MysqlStore):
+    """Held jobs of :class:`~jobmaster.backends.mysql.MysqlMaster`."""
+
+    async def hold_jobs(self, jobs: Sequence[NewJob]) -> list[EnqueueResult]:
+        if not jobs:
+            return []
+        # A race on one id or key ends in a duplicate-key error: the transaction is retried and
+        # then finds the winner.
+        return await self.transaction(lambda cur: self._hold(cur, jobs))
+
+    async def _hold(self, cur: Cursor, jobs: Sequence[NewJob]) -> list[EnqueueResult]:
+        keys = tuple({j.idempotency_key for j in jobs if j.idempotency_key}) or ("",)
+        await cur.execute(self.q["find_held_keys"], {"keys": keys})
+        holders: dict[str, str] = {}
+        for row in await cur.fetchall():
+            holders.setdefault(row["idempotency_key"], row["id"])
+        await cur.execute(self.q["find_held_ids"], {"ids": tuple(j.id for j in jobs)})
+        taken = {row["id"] for row in await cur.fetchall()}
+        results: list[EnqueueResult] = []
+        fresh: list[NewJob] = []
+        for job in jobs:
+            holder = holders.get(job.idempotency_key) if job.idempotency_key else None
+            if holder is not None or job.id in taken:
+                results.append(EnqueueResult(holder or job.id, False))
+                continue
+            fresh.append(job)
+            taken.add(job.id)
+            if job.idempotency_key:
+                holders[job.idempotency_key] = job.id
+            results.append(EnqueueResult(job.id, True))
+        for batch in json_batches(DOCUMENTS.job(job) for job in fresh):
+            await cur.execute(self.q["hold_jobs"], {"jobs": batch})
+        return results
+
+    async def claim_held(self, owner: str, *, due_within: timedelta, limit: int,
+                         lease: timedelta) -> list[HeldJob]:
+        if limit <= 0:
+            return []
+        token = f"{owner}:{uuid.uuid4().hex}"
+        params = {"due_us": micros(due_within), "limit": limit}
+        return await self.transaction(lambda cur: self._claim(cur, params, token, lease))
+
+    async def _claim(self, cur: Cursor, params: dict[str, Any], token: str,
+                     lease: timedelta) -> list[HeldJob]:
+        await cur.execute(self.q["claim_held"], params)
+        rows = await cur.fetchall()
+        if not rows:
+            return []
+        await cur.execute(self.q["take_held"], {"token": token, "until": rows[0]["now"] + lease,
+                                                "ids": tuple(row["id"] for row in rows)})
+        return [_held(row, token) for row in rows]
+
+    async def finish_held(self, tokens: dict[str, str]) -> int:
+        if not tokens:
+            return 0
+        return await self.execute("finish_held", {"pairs": tuple(tokens.items())})
+
+    async def release_held(self, tokens: dict[str, str]) -> int:
+        if not tokens:
+            return 0
+        return await self.execute("release_held", {"pairs": tuple(tokens.items())})
+
+    async def cancel_held(self, job_id: str) -> bool:
+        return await self.transaction(lambda cur: self._cancel(cur, job_id))
+
+    async def _cancel(self, cur: Cursor, job_id: str) -> bool:
+        await cur.execute(self.q["lock_free_held"], {"id": job_id})
+        row = await cur.fetchone()
+        if row is None:  # not held here, or a promoter holds it right now
+            return False
+        await cur.execute(self.q["cancel_held"], {"id": job_id, "now": row["now"]})
+        await cur.execute(self.q["delete_held"], {"id": job_id})
+        return True
+
+    async def reschedule_held(self, job_id: str, when: datetime) -> bool:
+        return bool(await self.execute("reschedule_held", {"id": job_id, "when": db_time(when)}))
+
+    async def held_info(self, job_id: str) -> JobInfo | None:
+        """The held job ``job_id`` as SCHEDULED, or None."""
+        rows = await self.rows("get_held", {"id": job_id})
+        return info_from_event(event_from(rows[0]), []) if rows else None
+
+    async def held_rows(self, query: JobQuery) -> list[dict[str, Any]]:
+        """Held jobs matching ``query`` as history rows (newest first, ``limit + 1`` rows)."""
+        return await self.rows("list_held", query_params(query))
+
+
+def _held(row: dict[str, Any], token: str) -> HeldJob:
+    job = NewJob(
+        id=row["id"], definition_id=row["definition_id"], lane=row["lane"],
+        priority=row["priority"], scheduled_at=aware(row["scheduled_at"]),
+        msg_data=row["msg_data"], metadata=row["metadata"], max_retries=row["max_retries"],
+        timeout_ms=row["timeout_ms"], backoff=row["backoff"],
+        idempotency_key=row["idempotency_key"], schedule_id=row["schedule_id"],
+        trigger=TriggerSource(row["trigger_source"]),
+    )
+    # promote_takes as read before this take: taken before means the earlier token expired.
+    return HeldJob(job, aware(row["scheduled_at"]), aware(row["created_at"]), token,
+                   retaken=row["promote_takes"] >= 1)

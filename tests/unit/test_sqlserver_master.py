@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from jobmaster.backends._sqlcommon.rows import schedule_from, schedule_params
 from jobmaster.backends.sqlserver import SqlServerAgent, SqlServerMaster
 from jobmaster.backends.sqlserver.codec import like_literal, split_delta
 from jobmaster.backends.sqlserver.connection import SqlServerStore
-from jobmaster.backends.sqlserver.schedules import record_from, schedule_params
 from jobmaster.config import BackendSpec
 from jobmaster.model import AgentRecord, JobQuery, JobStatus, LogQuery
 from jobmaster.recurring.records import SlotOutcome, SlotRecord
@@ -150,7 +150,7 @@ def test_schedule_rows_round_trip() -> None:
     assert all(not isinstance(v, datetime) or v.tzinfo is None for v in params.values())
     stored = {**params, "created_at": datetime(2029, 1, 1), "updated_at": datetime(2029, 1, 2),
               "last_declared_at": None, "version": 3}
-    read = record_from(stored)
+    read = schedule_from(stored)
     assert read == record.changed(created_at=datetime(2029, 1, 1, tzinfo=UTC),
                                   updated_at=datetime(2029, 1, 2, tzinfo=UTC), version=3)
 

@@ -8,7 +8,7 @@ other way, into the set-based statements of each dialect.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +26,7 @@ from ...model import (
     TriggerSource,
     WorkerRecord,
 )
+from ...recurring.records import Misfire, ScheduleKind, ScheduleRecord, ScheduleStatus
 from .._common import decode_cursor
 
 Row = Mapping[str, Any]
@@ -206,4 +207,46 @@ def query_params(query: JobQuery) -> dict[str, Any]:
         "schedule_id": query.schedule_id, "created_from": db_time(query.created_from),
         "created_to": db_time(query.created_to), "after_created": db_time(after_created),
         "after_id": after_id, "limit": query.limit + 1,
+    }
+
+
+def schedule_from(row: Any, when: Callable[[Any], datetime | None] = opt_aware
+                  ) -> ScheduleRecord:
+    """A record from a ``{p}schedule`` row; ``when`` reads a nullable time column (the
+    default: naive UTC or aware datetimes)."""
+    return ScheduleRecord(
+        id=row["id"], kind=ScheduleKind(row["kind"]), definition_id=row["definition_id"],
+        expression_kind=row["expression_kind"], expression_text=row["expression_text"],
+        expression_tz=row["expression_tz"], msg_data=row["msg_data"], metadata=row["metadata"],
+        lane=row["lane"], priority=row["priority"], max_retries=row["max_retries"],
+        timeout_ms=row["timeout_ms"], backoff=row["backoff"],
+        status=ScheduleStatus(row["status"]), misfire=Misfire(row["misfire"]),
+        catch_up_limit=row["catch_up_limit"], allow_overlap=bool(row["allow_overlap"]),
+        start_after=when(row["start_after"]), end_before=when(row["end_before"]),
+        static_key=row["static_key"], profile_id=row["profile_id"],
+        next_run_at=when(row["next_run_at"]), planned_until=when(row["planned_until"]),
+        last_job_id=row["last_job_id"], missed_count=row["missed_count"],
+        skipped_count=row["skipped_count"], generation=row["generation"],
+        created_at=when(row["created_at"]), updated_at=when(row["updated_at"]),
+        last_declared_at=when(row["last_declared_at"]), version=row["version"],
+    )
+
+
+def schedule_params(r: ScheduleRecord, when: Callable[[datetime | None], Any] = db_time
+                    ) -> dict[str, Any]:
+    """The named parameters of ``insert_schedule`` and ``update_schedule`` (with ``version``);
+    ``when`` writes a nullable time (the default: naive UTC datetimes)."""
+    return {
+        "id": r.id, "kind": r.kind.value, "static_key": r.static_key,
+        "profile_id": r.profile_id, "definition_id": r.definition_id,
+        "expression_kind": r.expression_kind, "expression_text": r.expression_text,
+        "expression_tz": r.expression_tz, "msg_data": r.msg_data, "metadata": r.metadata,
+        "lane": r.lane, "priority": r.priority, "max_retries": r.max_retries,
+        "timeout_ms": r.timeout_ms, "backoff": r.backoff, "status": r.status.value,
+        "misfire": r.misfire.value, "catch_up_limit": r.catch_up_limit,
+        "allow_overlap": bool(r.allow_overlap), "start_after": when(r.start_after),
+        "end_before": when(r.end_before), "next_run_at": when(r.next_run_at),
+        "planned_until": when(r.planned_until), "last_job_id": r.last_job_id,
+        "missed_count": r.missed_count, "skipped_count": r.skipped_count,
+        "generation": r.generation, "version": r.version,
     }

@@ -17,15 +17,12 @@ from typing import Any
 import asyncmy
 
 from ...recurring.records import (
-    Misfire,
-    ScheduleKind,
     ScheduleQuery,
     ScheduleRecord,
-    ScheduleStatus,
     SlotOutcome,
     SlotRecord,
 )
-from .._sqlcommon.rows import aware, db_time, opt_aware
+from .._sqlcommon.rows import aware, db_time, schedule_from, schedule_params
 from .codec import DOCUMENTS, json_batches, micros
 from .connection import Cursor, MysqlStore, error_code
 
@@ -38,7 +35,7 @@ class MysqlSchedules(MysqlStore):
 
     async def insert_schedule(self, record: ScheduleRecord) -> bool:
         try:
-            await self.execute("insert_schedule", _params(record))
+            await self.execute("insert_schedule", schedule_params(record))
         except asyncmy.errors.IntegrityError as exc:
             if error_code(exc) == DUPLICATE_KEY:
                 return False  # declared by another process first: nothing changes
@@ -47,7 +44,7 @@ class MysqlSchedules(MysqlStore):
 
     async def get_schedule(self, schedule_id: str) -> ScheduleRecord | None:
         rows = await self.rows("get_schedule", {"id": schedule_id})
-        return record_from(rows[0]) if rows else None
+        return schedule_from(rows[0]) if rows else None
 
     async def list_schedules(self, query: ScheduleQuery) -> list[ScheduleRecord]:
         rows = await self.rows("list_schedules", {
@@ -56,16 +53,16 @@ class MysqlSchedules(MysqlStore):
             "definition_id": query.definition_id, "profile_id": query.profile_id,
             "after_id": query.after_id, "limit": query.limit,
         })
-        return [record_from(row) for row in rows]
+        return [schedule_from(row) for row in rows]
 
     async def update_schedule(self, record: ScheduleRecord) -> ScheduleRecord | None:
-        return await self.transaction(lambda cur: self._update(cur, _params(record)))
+        return await self.transaction(lambda cur: self._update(cur, schedule_params(record)))
 
     async def _update(self, cur: Cursor, params: dict[str, Any]) -> ScheduleRecord | None:
         if not await cur.execute(self.q["update_schedule"], params):
             return None  # changed by another writer first, or gone
         await cur.execute(self.q["get_schedule"], {"id": params["id"]})
-        return record_from(await cur.fetchone())
+        return schedule_from(await cur.fetchone())
 
     async def declare_static(self, schedule_ids: Sequence[str]) -> None:
         if schedule_ids:
@@ -154,41 +151,3 @@ class MysqlSchedules(MysqlStore):
     async def release_leader(self, name: str, token: str) -> bool:
         return bool(await self.execute("release_leader", {"name": name, "token": token}))
 
-
-def _params(r: ScheduleRecord) -> dict[str, Any]:
-    """The named parameters of insert_schedule and update_schedule."""
-    return {
-        "id": r.id, "kind": r.kind.value, "static_key": r.static_key,
-        "profile_id": r.profile_id, "definition_id": r.definition_id,
-        "expression_kind": r.expression_kind, "expression_text": r.expression_text,
-        "expression_tz": r.expression_tz, "msg_data": r.msg_data, "metadata": r.metadata,
-        "lane": r.lane, "priority": r.priority, "max_retries": r.max_retries,
-        "timeout_ms": r.timeout_ms, "backoff": r.backoff, "status": r.status.value,
-        "misfire": r.misfire.value, "catch_up_limit": r.catch_up_limit,
-        "allow_overlap": r.allow_overlap, "start_after": db_time(r.start_after),
-        "end_before": db_time(r.end_before), "next_run_at": db_time(r.next_run_at),
-        "planned_until": db_time(r.planned_until), "last_job_id": r.last_job_id,
-        "missed_count": r.missed_count, "skipped_count": r.skipped_count,
-        "generation": r.generation, "version": r.version,
-    }
-
-
-def record_from(row: dict[str, Any]) -> ScheduleRecord:
-    """A record from a ``{p}schedule`` row."""
-    return ScheduleRecord(
-        id=row["id"], kind=ScheduleKind(row["kind"]), definition_id=row["definition_id"],
-        expression_kind=row["expression_kind"], expression_text=row["expression_text"],
-        expression_tz=row["expression_tz"], msg_data=row["msg_data"], metadata=row["metadata"],
-        lane=row["lane"], priority=row["priority"], max_retries=row["max_retries"],
-        timeout_ms=row["timeout_ms"], backoff=row["backoff"],
-        status=ScheduleStatus(row["status"]), misfire=Misfire(row["misfire"]),
-        catch_up_limit=row["catch_up_limit"], allow_overlap=bool(row["allow_overlap"]),
-        start_after=opt_aware(row["start_after"]), end_before=opt_aware(row["end_before"]),
-        static_key=row["static_key"], profile_id=row["profile_id"],
-        next_run_at=opt_aware(row["next_run_at"]),
-        planned_until=opt_aware(row["planned_until"]), last_job_id=row["last_job_id"],
-        missed_count=row["missed_count"], skipped_count=row["skipped_count"],
-        generation=row["generation"], created_at=opt_aware(row["created_at"]),
-        updated_at=opt_aware(row["updated_at"]),
-        last_declared_at=opt_aware(row["last_declared_at"]), version=row["version"],
-    )

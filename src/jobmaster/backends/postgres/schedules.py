@@ -10,14 +10,12 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from ...recurring.records import (
-    Misfire,
-    ScheduleKind,
     ScheduleQuery,
     ScheduleRecord,
-    ScheduleStatus,
     SlotOutcome,
     SlotRecord,
 )
+from .._sqlcommon.rows import schedule_from
 from ..sql import Queries
 
 
@@ -37,7 +35,7 @@ class PostgresSchedules:
 
     async def get_schedule(self, schedule_id: str) -> ScheduleRecord | None:
         row = await self.pool.fetchrow(self.q["get_schedule"], schedule_id)
-        return None if row is None else record_from(row)
+        return None if row is None else schedule_from(row)
 
     async def list_schedules(self, query: ScheduleQuery) -> list[ScheduleRecord]:
         rows = await self.pool.fetch(
@@ -49,13 +47,13 @@ class PostgresSchedules:
             query.after_id,
             query.limit,
         )
-        return [record_from(row) for row in rows]
+        return [schedule_from(row) for row in rows]
 
     async def update_schedule(self, record: ScheduleRecord) -> ScheduleRecord | None:
         columns = _columns(record)
         row = await self.pool.fetchrow(
             self.q["update_schedule"], record.id, record.version, *columns[2:])
-        return None if row is None else record_from(row)
+        return None if row is None else schedule_from(row)
 
     async def declare_static(self, schedule_ids: Sequence[str]) -> None:
         if schedule_ids:
@@ -128,23 +126,3 @@ def _columns(r: ScheduleRecord) -> list[Any]:
         r.planned_until, r.last_job_id, r.missed_count, r.skipped_count, r.generation,
     ]
 
-
-def record_from(row: Any) -> ScheduleRecord:
-    """A record from a ``{p}schedule`` row."""
-    return ScheduleRecord(
-        id=row["id"], kind=ScheduleKind(row["kind"]), definition_id=row["definition_id"],
-        expression_kind=row["expression_kind"], expression_text=row["expression_text"],
-        expression_tz=row["expression_tz"], msg_data=row["msg_data"], metadata=row["metadata"],
-        lane=row["lane"], priority=row["priority"], max_retries=row["max_retries"],
-        timeout_ms=row["timeout_ms"], backoff=row["backoff"],
-        status=ScheduleStatus(row["status"]), misfire=Misfire(row["misfire"]),
-        catch_up_limit=row["catch_up_limit"], allow_overlap=row["allow_overlap"],
-        start_after=row["start_after"], end_before=row["end_before"],
-        static_key=row["static_key"], profile_id=row["profile_id"],
-        next_run_at=row["next_run_at"], planned_until=row["planned_until"],
-        last_job_id=row["last_job_id"], missed_count=row["missed_count"],
-        skipped_count=row["skipped_count"], generation=row["generation"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"], last_declared_at=row["last_declared_at"],
-        version=row["version"],
-    )

@@ -14,14 +14,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...recurring.records import (
-    Misfire,
-    ScheduleKind,
     ScheduleQuery,
     ScheduleRecord,
-    ScheduleStatus,
     SlotOutcome,
     SlotRecord,
 )
+from .._sqlcommon.rows import schedule_from, schedule_params
 from ..sql import Queries
 from .codec import dt, now_ts, opt_dt, ts
 from .connection import Database
@@ -46,7 +44,7 @@ class SqliteSchedules:
     _db: Database
 
     async def insert_schedule(self, record: ScheduleRecord) -> bool:
-        params = {**_params(record), "now": now_ts()}
+        params = {**schedule_params(record, _ts), "now": now_ts()}
         count = await self._db.write(
             lambda conn: conn.execute(self._q["insert_schedule"], params).rowcount)
         return bool(count)
@@ -54,7 +52,7 @@ class SqliteSchedules:
     async def get_schedule(self, schedule_id: str) -> ScheduleRecord | None:
         row = await self._db.read(
             lambda conn: conn.execute(self._q["get_schedule"], (schedule_id,)).fetchone())
-        return None if row is None else record_from(row)
+        return None if row is None else schedule_from(row, opt_dt)
 
     async def list_schedules(self, query: ScheduleQuery) -> list[ScheduleRecord]:
         params = {
@@ -65,10 +63,10 @@ class SqliteSchedules:
         }
         rows = await self._db.read(
             lambda conn: conn.execute(self._q["list_schedules"], params).fetchall())
-        return [record_from(row) for row in rows]
+        return [schedule_from(row, opt_dt) for row in rows]
 
     async def update_schedule(self, record: ScheduleRecord) -> ScheduleRecord | None:
-        params = {**_params(record), "now": now_ts()}
+        params = {**schedule_params(record, _ts), "now": now_ts()}
 
         def work(conn: Conn) -> Any:
             if not conn.execute(self._q["update_schedule"], params).rowcount:
@@ -76,7 +74,7 @@ class SqliteSchedules:
             return conn.execute(self._q["get_schedule"], (record.id,)).fetchone()
 
         row = await self._db.write(work)
-        return None if row is None else record_from(row)
+        return None if row is None else schedule_from(row, opt_dt)
 
     async def declare_static(self, schedule_ids: Sequence[str]) -> None:
         if schedule_ids:
@@ -163,42 +161,6 @@ class SqliteSchedules:
             lambda conn: bool(conn.execute(self._q["release_leader"], (name, token)).rowcount))
 
 
-def _params(r: ScheduleRecord) -> dict[str, Any]:
-    def opt(value: datetime | None) -> float | None:
-        return None if value is None else ts(value)
-
-    return {
-        "id": r.id, "kind": r.kind.value, "static_key": r.static_key,
-        "profile_id": r.profile_id, "definition_id": r.definition_id,
-        "expression_kind": r.expression_kind, "expression_text": r.expression_text,
-        "expression_tz": r.expression_tz, "msg_data": r.msg_data, "metadata": r.metadata,
-        "lane": r.lane, "priority": r.priority, "max_retries": r.max_retries,
-        "timeout_ms": r.timeout_ms, "backoff": r.backoff, "status": r.status.value,
-        "misfire": r.misfire.value, "catch_up_limit": r.catch_up_limit,
-        "allow_overlap": int(r.allow_overlap), "start_after": opt(r.start_after),
-        "end_before": opt(r.end_before), "next_run_at": opt(r.next_run_at),
-        "planned_until": opt(r.planned_until), "last_job_id": r.last_job_id,
-        "missed_count": r.missed_count, "skipped_count": r.skipped_count,
-        "generation": r.generation, "version": r.version,
-    }
-
-
-def record_from(row: Any) -> ScheduleRecord:
-    """A record from a ``{p}schedule`` row."""
-    return ScheduleRecord(
-        id=row["id"], kind=ScheduleKind(row["kind"]), definition_id=row["definition_id"],
-        expression_kind=row["expression_kind"], expression_text=row["expression_text"],
-        expression_tz=row["expression_tz"], msg_data=row["msg_data"], metadata=row["metadata"],
-        lane=row["lane"], priority=row["priority"], max_retries=row["max_retries"],
-        timeout_ms=row["timeout_ms"], backoff=row["backoff"],
-        status=ScheduleStatus(row["status"]), misfire=Misfire(row["misfire"]),
-        catch_up_limit=row["catch_up_limit"], allow_overlap=bool(row["allow_overlap"]),
-        start_after=opt_dt(row["start_after"]), end_before=opt_dt(row["end_before"]),
-        static_key=row["static_key"], profile_id=row["profile_id"],
-        next_run_at=opt_dt(row["next_run_at"]), planned_until=opt_dt(row["planned_until"]),
-        last_job_id=row["last_job_id"], missed_count=row["missed_count"],
-        skipped_count=row["skipped_count"], generation=row["generation"],
-        created_at=opt_dt(row["created_at"]),
-        updated_at=opt_dt(row["updated_at"]), last_declared_at=opt_dt(row["last_declared_at"]),
-        version=row["version"],
-    )
+def _ts(value: datetime | None) -> float | None:
+    """A nullable time as the epoch seconds SQLite stores."""
+    return None if value is None else ts(value)

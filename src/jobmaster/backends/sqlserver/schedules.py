@@ -14,28 +14,27 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ...recurring.records import (
-    Misfire,
-    ScheduleKind,
     ScheduleQuery,
     ScheduleRecord,
-    ScheduleStatus,
     SlotOutcome,
     SlotRecord,
 )
-from .._sqlcommon.rows import aware, db_time, opt_aware
+from .._sqlcommon.rows import aware, db_time, schedule_from, schedule_params
 from .codec import DOCUMENTS, split_delta, times_json, to_json
-from .connection import Row, SqlServerStore
+from .connection import SqlServerStore
 
 
 class SqlServerSchedules(SqlServerStore):
     """The schedule operations of :class:`~jobmaster.backends.sqlserver.SqlServerMaster`."""
 
     async def insert_schedule(self, record: ScheduleRecord) -> bool:
-        return bool(await self.rows("insert_schedule", schedule_params(record)))
+        params = schedule_params(record)
+        del params["version"]  # a new schedule starts at the version the query sets
+        return bool(await self.rows("insert_schedule", params))
 
     async def get_schedule(self, schedule_id: str) -> ScheduleRecord | None:
         rows = await self.rows("get_schedule", {"id": schedule_id})
-        return record_from(rows[0]) if rows else None
+        return schedule_from(rows[0]) if rows else None
 
     async def list_schedules(self, query: ScheduleQuery) -> list[ScheduleRecord]:
         rows = await self.rows("list_schedules", {
@@ -43,13 +42,13 @@ class SqlServerSchedules(SqlServerStore):
             "kind": query.kind.value if query.kind else None,
             "definition_id": query.definition_id, "profile_id": query.profile_id,
             "after_id": query.after_id, "limit": query.limit})
-        return [record_from(row) for row in rows]
+        return [schedule_from(row) for row in rows]
 
     async def update_schedule(self, record: ScheduleRecord) -> ScheduleRecord | None:
         params = schedule_params(record)
         del params["kind"]  # never changes
-        rows = await self.rows("update_schedule", {**params, "version": record.version})
-        return record_from(rows[0]) if rows else None
+        rows = await self.rows("update_schedule", params)
+        return schedule_from(rows[0]) if rows else None
 
     async def declare_static(self, schedule_ids: Sequence[str]) -> None:
         if schedule_ids:
@@ -129,42 +128,3 @@ def _slot_json(slot: SlotRecord, position: int) -> dict[str, Any]:
             "slot_at": DOCUMENTS.time(slot.slot_at), "job_id": slot.job_id,
             "outcome": slot.outcome.value}
 
-
-def schedule_params(r: ScheduleRecord) -> dict[str, Any]:
-    """The named parameters of ``insert_schedule`` (``update_schedule``: less ``kind``, plus
-    ``version``)."""
-    return {
-        "id": r.id, "kind": r.kind.value, "static_key": r.static_key,
-        "profile_id": r.profile_id, "definition_id": r.definition_id,
-        "expression_kind": r.expression_kind, "expression_text": r.expression_text,
-        "expression_tz": r.expression_tz, "msg_data": r.msg_data, "metadata": r.metadata,
-        "lane": r.lane, "priority": r.priority, "max_retries": r.max_retries,
-        "timeout_ms": r.timeout_ms, "backoff": r.backoff, "status": r.status.value,
-        "misfire": r.misfire.value, "catch_up_limit": r.catch_up_limit,
-        "allow_overlap": bool(r.allow_overlap), "start_after": db_time(r.start_after),
-        "end_before": db_time(r.end_before), "next_run_at": db_time(r.next_run_at),
-        "planned_until": db_time(r.planned_until), "last_job_id": r.last_job_id,
-        "missed_count": r.missed_count, "skipped_count": r.skipped_count,
-        "generation": r.generation,
-    }
-
-
-def record_from(row: Row) -> ScheduleRecord:
-    """A record from a ``{p}schedule`` row (naive UTC times read as aware)."""
-    return ScheduleRecord(
-        id=row["id"], kind=ScheduleKind(row["kind"]), definition_id=row["definition_id"],
-        expression_kind=row["expression_kind"], expression_text=row["expression_text"],
-        expression_tz=row["expression_tz"], msg_data=row["msg_data"], metadata=row["metadata"],
-        lane=row["lane"], priority=row["priority"], max_retries=row["max_retries"],
-        timeout_ms=row["timeout_ms"], backoff=row["backoff"],
-        status=ScheduleStatus(row["status"]), misfire=Misfire(row["misfire"]),
-        catch_up_limit=row["catch_up_limit"], allow_overlap=bool(row["allow_overlap"]),
-        start_after=opt_aware(row["start_after"]), end_before=opt_aware(row["end_before"]),
-        static_key=row["static_key"], profile_id=row["profile_id"],
-        next_run_at=opt_aware(row["next_run_at"]),
-        planned_until=opt_aware(row["planned_until"]), last_job_id=row["last_job_id"],
-        missed_count=row["missed_count"], skipped_count=row["skipped_count"],
-        generation=row["generation"], created_at=opt_aware(row["created_at"]),
-        updated_at=opt_aware(row["updated_at"]),
-        last_declared_at=opt_aware(row["last_declared_at"]), version=row["version"],
-    )

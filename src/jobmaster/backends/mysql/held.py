@@ -73,14 +73,24 @@ class MysqlHeld(MysqlStore):
         return [_held(row, token) for row in rows]
 
     async def finish_held(self, tokens: dict[str, str]) -> int:
-        if not tokens:
-            return 0
-        return await self.execute("finish_held", {"pairs": tuple(tokens.items())})
+        return await self._by_token("finish_held", tokens)
 
     async def release_held(self, tokens: dict[str, str]) -> int:
+        return await self._by_token("release_held", tokens)
+
+    async def _by_token(self, name: str, tokens: dict[str, str]) -> int:
+        """One fenced statement over these (job, token) pairs, located by primary key (a
+        row-constructor ``IN`` alone scans the table, locking as it goes) and retried on
+        deadlocks with racing promoters."""
         if not tokens:
             return 0
-        return await self.execute("release_held", {"pairs": tuple(tokens.items())})
+        params = {"ids": tuple(sorted(tokens)), "pairs": tuple(sorted(tokens.items()))}
+
+        async def run(cur: Cursor) -> int:
+            count: int = await cur.execute(self.q[name], params)
+            return count
+
+        return await self.transaction(run)
 
     async def cancel_held(self, job_id: str) -> bool:
         return await self.transaction(lambda cur: self._cancel(cur, job_id))

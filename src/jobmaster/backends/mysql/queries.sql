@@ -481,11 +481,11 @@ SET promote_token = %(token)s, promote_until = %(until)s, promote_takes = promot
 WHERE id IN %(ids)s;
 
 -- name: finish_held
-DELETE FROM {p}held_job WHERE (id, promote_token) IN %(pairs)s;
+DELETE FROM {p}held_job WHERE id IN %(ids)s AND (id, promote_token) IN %(pairs)s;
 
 -- name: release_held
 UPDATE {p}held_job SET promote_token = NULL, promote_until = NULL
-WHERE (id, promote_token) IN %(pairs)s;
+WHERE id IN %(ids)s AND (id, promote_token) IN %(pairs)s;
 
 -- name: lock_free_held
 SELECT id, UTC_TIMESTAMP(6) AS now FROM {p}held_job

@@ -13,6 +13,7 @@ from ..messages import MessageData, Metadata
 from ..model import (
     Attempt,
     AttemptOutcome,
+    EnqueueResult,
     JobEvent,
     JobInfo,
     JobPage,
@@ -20,6 +21,7 @@ from ..model import (
     JobStatus,
     LogEntry,
     LogQuery,
+    NewJob,
 )
 
 #: A worker whose last heartbeat is older than this is reported as dead.
@@ -32,6 +34,26 @@ _FINAL_BY_OUTCOME = {
     AttemptOutcome.TIMED_OUT: JobStatus.FAILED,
     AttemptOutcome.ABANDONED: JobStatus.FAILED,
 }
+
+
+def sort_out_new(jobs: Sequence[NewJob], holders: dict[str, str], taken: set[str]
+                 ) -> tuple[list[EnqueueResult], list[NewJob]]:
+    """The enqueue result of each job, and the jobs to store. A job whose id is ``taken``, or
+    whose idempotency key already has a holder in ``holders`` (key -> job id; an earlier job of
+    the same batch counts), is not stored and reports the holder. Updates both collections."""
+    results: list[EnqueueResult] = []
+    fresh: list[NewJob] = []
+    for job in jobs:
+        holder = holders.get(job.idempotency_key) if job.idempotency_key else None
+        if holder is not None or job.id in taken:
+            results.append(EnqueueResult(holder or job.id, False))
+            continue
+        fresh.append(job)
+        taken.add(job.id)
+        if job.idempotency_key:
+            holders[job.idempotency_key] = job.id
+        results.append(EnqueueResult(job.id, True))
+    return results, fresh
 
 
 def outcome_to_status(outcome: AttemptOutcome) -> JobStatus:

@@ -26,6 +26,7 @@ from ...model import (
     NewJob,
     RescueResult,
 )
+from .._common import sort_out_new
 from .._sqlcommon.rows import LEASE_LOST, claimed_from, db_time
 from .._sqlcommon.views import SqlAgentViews
 from .codec import DOCUMENTS, json_batches, micros, result_json
@@ -63,18 +64,7 @@ class MysqlAgent(MysqlDueTimes, SqlAgentViews, AgentTransport):
         for row in found:
             held.setdefault(row["idempotency_key"], row["job_id"])
         taken = {row["job_id"] for row in found if row["src"] == 2}
-        results: list[EnqueueResult] = []
-        fresh: list[NewJob] = []
-        for job in jobs:
-            existing = held.get(job.idempotency_key) if job.idempotency_key else None
-            if existing is not None or job.id in taken:
-                results.append(EnqueueResult(existing or job.id, False))
-                continue
-            fresh.append(job)
-            taken.add(job.id)
-            if job.idempotency_key:
-                held[job.idempotency_key] = job.id
-            results.append(EnqueueResult(job.id, True))
+        results, fresh = sort_out_new(jobs, held, taken)
         for batch in json_batches(DOCUMENTS.job(job) for job in fresh):
             await cur.execute(self.q["enqueue"], {"jobs": batch})
         return results

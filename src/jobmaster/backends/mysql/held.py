@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ...model import EnqueueResult, HeldJob, JobInfo, JobQuery, NewJob, TriggerSource
-from .._common import info_from_event
+from .._common import info_from_event, sort_out_new
 from .._sqlcommon.rows import aware, db_time, event_from, query_params
 from .codec import DOCUMENTS, json_batches, micros
 from .connection import Cursor, MysqlStore
@@ -38,18 +38,7 @@ class MysqlHeld(MysqlStore):
             holders.setdefault(row["idempotency_key"], row["id"])
         await cur.execute(self.q["find_held_ids"], {"ids": tuple(j.id for j in jobs)})
         taken = {row["id"] for row in await cur.fetchall()}
-        results: list[EnqueueResult] = []
-        fresh: list[NewJob] = []
-        for job in jobs:
-            holder = holders.get(job.idempotency_key) if job.idempotency_key else None
-            if holder is not None or job.id in taken:
-                results.append(EnqueueResult(holder or job.id, False))
-                continue
-            fresh.append(job)
-            taken.add(job.id)
-            if job.idempotency_key:
-                holders[job.idempotency_key] = job.id
-            results.append(EnqueueResult(job.id, True))
+        results, fresh = sort_out_new(jobs, holders, taken)
         for batch in json_batches(DOCUMENTS.job(job) for job in fresh):
             await cur.execute(self.q["hold_jobs"], {"jobs": batch})
         return results

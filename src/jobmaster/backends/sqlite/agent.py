@@ -25,7 +25,7 @@ from ...model import (
     NewJob,
     RescueResult,
 )
-from .._common import info_from_event, outcome_to_status, page_of
+from .._common import info_from_event, outcome_to_status, page_of, sort_out_new
 from .codec import (
     Row,
     attempt_row,
@@ -74,20 +74,8 @@ class SqliteAgent(SqliteStore, SqliteDueTimes, AgentTransport):
             for key, job_id, _ in conn.execute(self._q["find_pending_keys"],
                                                {"keys": json.dumps(keys)}):
                 held.setdefault(key, job_id)
-        results: list[EnqueueResult] = []
-        rows: list[Row] = []
-        for job in jobs:
-            key = job.idempotency_key or None
-            existing = held.get(key) if key is not None else None
-            if existing is not None or job.id in taken:
-                results.append(EnqueueResult(existing or job.id, False))
-                continue
-            rows.append(new_row(job, now))
-            taken.add(job.id)
-            if key is not None:
-                held[key] = job.id
-            results.append(EnqueueResult(job.id, True))
-        conn.executemany(self._q["enqueue"], rows)
+        results, fresh = sort_out_new(jobs, held, taken)
+        conn.executemany(self._q["enqueue"], [new_row(job, now) for job in fresh])
         return results
 
     async def claim(self, worker_id: str, *, lanes: Sequence[str] | None,

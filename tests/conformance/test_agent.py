@@ -116,6 +116,26 @@ async def test_priority_then_oldest_first(stores: Stores) -> None:
     assert [j.id for j in claimed] == [high_old.id, high_new.id, medium.id, low_old.id]
 
 
+async def test_claims_during_a_deep_drain_keep_priority_and_pass_over_nothing(
+    stores: Stores,
+) -> None:
+    """A deep queue drained batch by batch (a backend may read on from where the last claim
+    stopped): a more urgent job enqueued meanwhile comes first in the next claim, and a job due
+    before the ones being drained is still claimed before the queue is empty."""
+    await stores.agent.enqueue([new_job() for _ in range(250)])
+    first = await claim(stores, 100)
+    urgent = new_job(priority=5)
+    overdue = new_job(scheduled_at=datetime.now(UTC) - timedelta(hours=1))
+    await stores.agent.enqueue([urgent, overdue])
+    second = await claim(stores, 100)
+    assert second[0].id == urgent.id
+    rest: list[ClaimedJob] = []
+    while batch := await claim(stores, 100):
+        rest += batch
+    ids = [j.id for j in first + second + rest]
+    assert overdue.id in ids and len(ids) == len(set(ids)) == 252
+
+
 async def test_lanes_filter_claims(stores: Stores) -> None:
     email = new_job(lane="emails")
     report = new_job(lane="reports")
@@ -398,14 +418,36 @@ async def test_colocated_sync_matches_generic_sync(stores: Stores) -> None:
         await agent.enqueue(jobs)
         claimed = await agent.claim("w1", lanes=None, definitions=DEFS, limit=30, lease=LEASE)
         await agent.finish([result(j) for j in claimed[:20]])
+        # A failure with its error, and a retried job that then succeeds (its first attempt
+        # goes through the outbox, its last perhaps not).
+        failed, retried = claimed[20], claimed[21]
+        await agent.finish([result(failed, AttemptOutcome.FAILED, error="boom"),
+                            result(retried, AttemptOutcome.FAILED, error="flaky",
+                                   retry=timedelta(0))])
+        again: list[ClaimedJob] = []
+        for _ in range(50):  # a broker may redeliver a moment later
+            if again := await agent.claim("w1", lanes=None, definitions=DEFS, limit=1,
+                                          lease=LEASE):
+                break
+        assert [(j.id, j.attempt) for j in again] == [(retried.id, 2)]
+        await agent.finish([result(again[0])])
         await Syncer(stores.master, [agent], interval=1, batch_size=7).drain()
         assert await agent.read_outbox(10) == []
         for job in claimed[:20]:
             info = await stores.master.get_job(job.id)
             assert info is not None and info.status is JobStatus.SUCCEEDED
             assert [a.outcome for a in info.attempts] == [AttemptOutcome.SUCCEEDED]
-            assert info.agent == "standalone"
-        for job in claimed[20:]:
+            assert info.agent == "standalone" and info.finished_at is not None
+        info = await stores.master.get_job(failed.id)
+        assert info is not None and info.status is JobStatus.FAILED
+        assert info.last_error == "boom"
+        assert [(a.error, a.traceback) for a in info.attempts] == [("boom", "tb")]
+        info = await stores.master.get_job(retried.id)
+        assert info is not None and info.status is JobStatus.SUCCEEDED
+        assert info.attempt_count == 2
+        assert [a.outcome for a in info.attempts] == [AttemptOutcome.FAILED,
+                                                     AttemptOutcome.SUCCEEDED]
+        for job in claimed[22:]:
             assert await stores.master.get_job(job.id) is None
     finally:
         await agent.close()

@@ -128,7 +128,8 @@ def test_queries_share_postgres_names() -> None:
         "rescue_requeue", "sync_colocated_lock", "sync_colocated_attempts",
         "sync_colocated_trim", "find_held_ids", "take_held", "lock_free_held", "delete_held",
         "purge_old_ids", "purge_attempts", "lock_undeclared", "created_slots", "lock_leader",
-        "insert_leader", "set_leader",
+        "insert_leader", "set_leader", "claim_lock", "finish_colocated",
+        "finish_colocated_attempts",
     }
 
 

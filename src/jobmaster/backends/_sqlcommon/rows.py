@@ -37,7 +37,9 @@ LEASE_LOST = "lease expired: worker lost"
 
 def aware(value: datetime) -> datetime:
     """A time read from the server (naive, UTC) as an aware datetime."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 def opt_aware(value: datetime | None) -> datetime | None:

@@ -8,9 +8,10 @@ its in-flight jobs)."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,11 +45,15 @@ class MysqlAgent(MysqlDueTimes, SqlAgentViews, AgentTransport):
         super().__init__(spec, pool_role=pool_role)
         self.agent_name = agent_name
         self.capabilities = replace(MYSQL_CAPABILITIES, colocated_sync=colocated_master)
+        self._claim_cursors: dict[tuple[object, ...], _ClaimCursor] = {}
 
     async def _rows(self, cur: Cursor, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        await cur.execute(self.q[name], params)
-        rows: list[dict[str, Any]] = await cur.fetchall()
-        return rows
+        return await self._rows_sql(cur, self.q[name], params)
+
+    @staticmethod
+    async def _rows_sql(cur: Cursor, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        await cur.execute(sql, params)
+        return list(await cur.fetchall())
 
     # -- enqueue ----------------------------------------------------------------------------
     async def enqueue(self, jobs: Sequence[NewJob]) -> list[EnqueueResult]:
@@ -84,7 +89,7 @@ class MysqlAgent(MysqlDueTimes, SqlAgentViews, AgentTransport):
 
     async def _claim(self, cur: Cursor, query: str, worker_id: str, params: dict[str, Any],
                      lease: timedelta) -> list[ClaimedJob]:
-        rows = await self._rows(cur, query, params)
+        rows = await self._lock_ready(cur, query, params)
         if not rows:
             return []
         now = rows[0]["now"]
@@ -95,6 +100,41 @@ class MysqlAgent(MysqlDueTimes, SqlAgentViews, AgentTransport):
                                                    "expires": expires, "now": now, "ids": ids})
         return [claimed_from(row, attempt=row["attempt"] + 1, lease_token=token + row["id"],
                              lease_expires_at=expires) for row in rows]
+
+    async def _lock_ready(self, cur: Cursor, query: str,
+                          params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Lock up to ``params["limit"]`` ready jobs in claim order: a plain read of the ready
+        index names candidates and a locking read by primary key takes them (see the ``claim``
+        query). When another claim took some of them meanwhile, a locking read of the ready
+        index itself (SKIP LOCKED) takes the rest, passing over the rows other claims hold."""
+        key = (query, params["lanes"], params.get("lane"), params["definitions"])
+        after = self._claim_cursors.pop(key, None)
+        if after is not None and time.monotonic() >= after.until:
+            after = None
+        position = after.params() if after else _FROM_START
+        ready = await self._rows(cur, query, {**params, **position, "taken": _NO_IDS})
+        if not ready and after is not None:  # nothing after the cursor: from the start
+            position = _FROM_START
+            ready = await self._rows(cur, query, {**params, **position, "taken": _NO_IDS})
+        if not ready:
+            return []
+        taken = await self._rows(cur, "claim_lock", {"ids": tuple(r["id"] for r in ready)})
+        limit = params["limit"]
+        if len(taken) < len(ready):  # contention: no cursor, the rest under SKIP LOCKED
+            more = await self._rows_sql(
+                cur, self.q[query] + "\nFOR UPDATE SKIP LOCKED",
+                {**params, **position, "limit": limit - len(taken),
+                 "taken": tuple(r["id"] for r in taken) or _NO_IDS})
+            if more:
+                taken += await self._rows(cur, "claim_lock",
+                                          {"ids": tuple(r["id"] for r in more)})
+        elif len(ready) == limit:  # a deep queue: the next claim goes on from here
+            last = ready[-1]
+            self._claim_cursors[key] = _ClaimCursor(
+                last["priority"], last["scheduled_at"], last["id"],
+                after.until if after else time.monotonic() + CLAIM_CURSOR_SECONDS)
+        taken.sort(key=_claim_order)
+        return taken
 
     async def extend_leases(self, worker_id: str, leases: Sequence[LeaseRef],
                             lease: timedelta) -> LeaseExtension:
@@ -124,8 +164,10 @@ class MysqlAgent(MysqlDueTimes, SqlAgentViews, AgentTransport):
         # One result per job, in id order (the order rows are locked in).
         ordered = sorted({r.job_id: r for r in results}.values(), key=lambda r: r.job_id)
         if all(r.retry_delay is None for r in ordered):
+            unlocked = (self._finish_colocated if self.capabilities.colocated_sync
+                        else self._finish_unlocked)
             try:
-                return await self.transaction(lambda cur: self._finish_unlocked(cur, ordered))
+                return await self.transaction(lambda cur: unlocked(cur, ordered))
             except _LeaseChanged:
                 pass  # a lease moved meanwhile: find out which, with the rows locked
         return await self.transaction(lambda cur: self._finish(cur, ordered))
@@ -144,6 +186,20 @@ class MysqlAgent(MysqlDueTimes, SqlAgentViews, AgentTransport):
         if copied != len(results):
             raise _LeaseChanged
         if await cur.execute(self.q["finish_delete"], fence) != copied:
+            raise _LeaseChanged
+        return {r.job_id for r in results}
+
+    async def _finish_colocated(self, cur: Cursor, results: Sequence[AttemptResult]) -> set[str]:
+        """:meth:`_finish_unlocked` of a standalone cluster: the history goes straight into the
+        master tables of the same database (what the outbox and ``sync_colocated`` would do a
+        moment later), then the rows are deleted under the fence. Every row deleted had its
+        token when it was copied (a token never comes back), so equal counts prove the copy."""
+        fence = _fence(results)
+        for batch in json_batches(result_json(r) for r in results):
+            params = {"results": batch, "tokens": fence["tokens"], "agent": self.agent_name}
+            await cur.execute(self.q["finish_colocated"], params)
+            await cur.execute(self.q["finish_colocated_attempts"], params)
+        if await cur.execute(self.q["finish_delete"], fence) != len(results):
             raise _LeaseChanged
         return {r.job_id for r in results}
 
@@ -239,9 +295,39 @@ class MysqlAgent(MysqlDueTimes, SqlAgentViews, AgentTransport):
 
 
 
+#: How long claims go on from a cursor before one reads the ready index from its start again:
+#: a job queued behind the cursor (released, rescued, or enqueued with an earlier due time)
+#: waits at most this long, or less (a claim that fills its batch less goes back to the start).
+CLAIM_CURSOR_SECONDS = 1.0
+
+#: An empty ``NOT IN`` list (no job has this id).
+_NO_IDS = ("",)
+
+_FROM_START = {"from_start": True, "after_priority": None, "after_at": None, "after_id": None}
+
+
+@dataclass(frozen=True, slots=True)
+class _ClaimCursor:
+    """The claim order position of the last job a full claim took, and until when claims may
+    start after it (see the ``claim`` query)."""
+
+    priority: int
+    scheduled_at: datetime
+    job_id: str
+    until: float
+
+    def params(self) -> dict[str, Any]:
+        return {"from_start": False, "after_priority": self.priority,
+                "after_at": self.scheduled_at, "after_id": self.job_id}
+
+
 #: Leases renewed by one statement: its two lists stay far below ``max_allowed_packet`` however
 #: many leases a worker holds.
 RENEWALS_PER_STATEMENT = 5000
+
+
+def _claim_order(row: dict[str, Any]) -> tuple[int, datetime, str]:
+    return -row["priority"], row["scheduled_at"], row["id"]
 
 
 class _LeaseChanged(Exception):

@@ -10,6 +10,7 @@ from typing import Any
 
 from ...model import AttemptResult
 from .._sqlcommon.rows import JsonDocuments
+from .connection import JsonText
 
 #: Statements carrying a JSON batch are cut below this size (max_allowed_packet is 16 MiB by
 #: default on MariaDB, 64 MiB on MySQL 8).
@@ -19,21 +20,27 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 DOCUMENTS = JsonDocuments(time_separator=" ")
 
 
-def json_batches(items: Iterable[dict[str, Any]]) -> list[str]:
+def json_batches(items: Iterable[dict[str, Any]]) -> list[JsonText]:
     """JSON arrays for JSON_TABLE, each under MAX_BATCH_BYTES. Keys whose value is None are left
     out (a missing path reads as NULL on every server; JSON null did not, on some versions)."""
-    batches: list[str] = []
+    rows = [{k: v for k, v in item.items() if v is not None} for item in items]
+    if not rows:
+        return []
+    whole = json.dumps(rows, ensure_ascii=False)  # one call: the usual batch fits
+    if len(whole) <= MAX_BATCH_BYTES:
+        return [JsonText(whole)]
+    batches: list[JsonText] = []
     current: list[str] = []
     size = 0
-    for item in items:
-        text = json.dumps({k: v for k, v in item.items() if v is not None}, ensure_ascii=False)
+    for row in rows:
+        text = json.dumps(row, ensure_ascii=False)
         if current and size + len(text) > MAX_BATCH_BYTES:
-            batches.append("[" + ",".join(current) + "]")
+            batches.append(JsonText("[" + ",".join(current) + "]"))
             current, size = [], 0
         current.append(text)
         size += len(text) + 1
     if current:
-        batches.append("[" + ",".join(current) + "]")
+        batches.append(JsonText("[" + ",".join(current) + "]"))
     return batches
 
 

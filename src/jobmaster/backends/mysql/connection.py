@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncmy
+from asyncmy import converters
 from asyncmy.constants.CLIENT import FOUND_ROWS
 from asyncmy.cursors import DictCursor
 
@@ -59,6 +60,38 @@ def error_code(exc: BaseException) -> int:
 LOCK_WAIT_SECONDS = {"agent": 10, "master": 10, "leases": 2}
 
 
+class JsonText:
+    """A JSON document passed as a statement parameter (the JSON_TABLE batches). The driver
+    quotes a string character by character (2 ms for a batch of 200 results, 40 KB); this is
+    quoted by a few C-speed replaces. Valid for sessions without NO_BACKSLASH_ESCAPES, which
+    :func:`_session_setup` removes."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"JsonText({len(self.text)} chars)"
+
+
+#: What a backslash-escaping MySQL literal needs escaped, backslash first.
+_LITERAL_ESCAPES = (("\\", "\\\\"), ("'", "\\'"), ("\0", "\\0"), ("\n", "\\n"),
+                    ("\r", "\\r"), ("\x1a", "\\Z"))
+
+
+def quote_json(value: JsonText, mapping: object = None) -> str:
+    """The MySQL string literal of ``value`` (an encoder of the driver)."""
+    text = value.text
+    for char, escaped in _LITERAL_ESCAPES:
+        if char in text:
+            text = text.replace(char, escaped)
+    return "'" + text + "'"
+
+
+CONVERSIONS = {**converters.conversions, JsonText: quote_json}
+
+
 def _session_setup(version: str, pool_role: str = "agent") -> str:
     """One statement run on every new connection: UTC session, READ COMMITTED (no gap locks:
     claims under SKIP LOCKED and fenced writes lock only the rows they touch), a bounded lock
@@ -68,8 +101,10 @@ def _session_setup(version: str, pool_role: str = "agent") -> str:
     isolation = "tx_isolation" if mariadb and _numeric(version) < (11, 1) else "transaction_isolation"
     settings = ["time_zone = '+00:00'", f"{isolation} = 'READ-COMMITTED'",
                 f"innodb_lock_wait_timeout = {LOCK_WAIT_SECONDS[pool_role]}", "sql_notes = 0",
-                # Too long a value is an error, never silently cut (servers set up lenient).
-                "sql_mode = CONCAT(@@SESSION.sql_mode, ',STRICT_TRANS_TABLES')"]
+                # Too long a value is an error, never silently cut (servers set up lenient);
+                # backslashes escape in literals (JsonText relies on it).
+                "sql_mode = REPLACE(CONCAT(@@SESSION.sql_mode, ',STRICT_TRANS_TABLES'),"
+                " 'NO_BACKSLASH_ESCAPES', '')"]
     if mariadb:
         settings.append("idle_transaction_timeout = 30")
     return "SET SESSION " + ", SESSION ".join(settings)
@@ -143,7 +178,7 @@ class MysqlStore(SqlStore):
             check_version(str(version))
             self._pool = await asyncmy.create_pool(
                 minsize=minsize, maxsize=maxsize, pool_recycle=3600, autocommit=True,
-                cursor_cls=DictCursor, **kwargs,
+                cursor_cls=DictCursor, conv=CONVERSIONS, **kwargs,
                 # Row counts of UPDATE are the rows matched, also those already holding the
                 # new values (rescheduling a job to its own due time did succeed).
                 client_flag=FOUND_ROWS,

@@ -33,7 +33,7 @@ from .._sqlcommon.rows import (
 )
 from .._sqlcommon.views import SqlMasterViews
 from .codec import DOCUMENTS, json_batches, micros
-from .connection import MYSQL_CAPABILITIES, Cursor
+from .connection import MYSQL_CAPABILITIES, Cursor, JsonText
 from .held import MysqlHeld
 from .schedules import MysqlSchedules
 
@@ -61,7 +61,7 @@ class MysqlMaster(MysqlSchedules, MysqlHeld, SqlMasterViews, MasterStore):
             DOCUMENTS.attempt(e, e.attempt) for e in ordered if e.attempt is not None)
         await self.transaction(lambda cur: self._apply(cur, jobs, attempts))
 
-    async def _apply(self, cur: Cursor, jobs: list[str], attempts: list[str]) -> None:
+    async def _apply(self, cur: Cursor, jobs: list[JsonText], attempts: list[JsonText]) -> None:
         for batch in jobs:
             await cur.execute(self.q["apply_jobs"], {"jobs": batch})
         for batch in attempts:

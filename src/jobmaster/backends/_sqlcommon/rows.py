@@ -67,6 +67,8 @@ class JsonDocuments:
 
     def time(self, value: datetime | None) -> str | None:
         """A datetime as naive UTC text with microseconds."""
+        if value is not None and value.tzinfo is UTC:  # the usual case, without a copy
+            return value.isoformat(sep=self.time_separator, timespec="microseconds")[:26]
         naive = db_time(value)
         if naive is None:
             return None

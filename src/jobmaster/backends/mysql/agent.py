@@ -28,7 +28,7 @@ from ...model import (
     RescueResult,
 )
 from .._common import sort_out_new
-from .._sqlcommon.rows import LEASE_LOST, claimed_from, db_time
+from .._sqlcommon.rows import LEASE_LOST, aware, claimed_from, db_time
 from .._sqlcommon.views import SqlAgentViews
 from .codec import DOCUMENTS, json_batches, micros, result_json
 from .connection import MYSQL_CAPABILITIES, Cursor
@@ -98,8 +98,9 @@ class MysqlAgent(MysqlDueTimes, SqlAgentViews, AgentTransport):
         ids = tuple(row["id"] for row in rows)
         await cur.execute(self.q["claim_update"], {"worker": worker_id, "token": token,
                                                    "expires": expires, "now": now, "ids": ids})
+        expires_at = aware(expires)
         return [claimed_from(row, attempt=row["attempt"] + 1, lease_token=token + row["id"],
-                             lease_expires_at=expires) for row in rows]
+                             lease_expires_at=expires_at) for row in rows]
 
     async def _lock_ready(self, cur: Cursor, query: str,
                           params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -9,7 +9,6 @@ live lease and rolls back must not make it look lost.
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -18,29 +17,16 @@ import pytest
 
 from jobmaster.backends.mysql import MysqlAgent
 from jobmaster.config import BackendSpec
-from jobmaster.model import AttemptOutcome, AttemptResult, Backoff, ClaimedJob, LeaseRef, NewJob
+from jobmaster.model import AttemptOutcome, AttemptResult, ClaimedJob, LeaseRef
+from tests.unit.mysql_support import new_job, opened_agent
 
 LEASE = timedelta(seconds=30)
 
 
-def new_job() -> NewJob:
-    return NewJob(
-        id=str(uuid.uuid4()), definition_id="tests.noop", lane="default", priority=3,
-        scheduled_at=None, msg_data="{}", metadata="{}", max_retries=0, timeout_ms=30_000,
-        backoff=json.dumps(Backoff().to_json()), idempotency_key=None,
-    )
-
-
 @pytest.fixture
 async def agent(mysql_database: str) -> AsyncIterator[MysqlAgent]:
-    spec = BackendSpec("mysql", mysql_database, f"t{uuid.uuid4().hex[:8]}_")
-    store = MysqlAgent(spec, "standalone")
-    await store.open()
-    await store.migrate()
-    try:
+    async with opened_agent(mysql_database) as store:
         yield store
-    finally:
-        await store.close()
 
 
 async def claimed(agent: MysqlAgent, count: int) -> list[ClaimedJob]:

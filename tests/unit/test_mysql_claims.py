@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jobmaster.backends.mysql import MysqlAgent
-from jobmaster.backends.mysql import agent as agent_module
+from jobmaster.backends.mysql import claims as claims_module
 from jobmaster.model import ClaimedJob
 from tests.unit.mysql_support import new_job, opened_agent
 
@@ -48,7 +48,7 @@ async def test_a_draining_claim_reads_on_from_its_cursor(agent: MysqlAgent) -> N
 
 async def test_an_expired_cursor_claims_from_the_start(
         agent: MysqlAgent, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(agent_module, "CLAIM_CURSOR_SECONDS", 0.0)
+    monkeypatch.setattr(claims_module, "CLAIM_CURSOR_SECONDS", 0.0)
     await agent.enqueue([new_job() for _ in range(300)])
     await claim(agent, 100)
     overdue = new_job(scheduled_at=datetime.now(UTC) - timedelta(hours=1))

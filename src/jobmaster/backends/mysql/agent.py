@@ -8,10 +8,8 @@ its in-flight jobs)."""
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +18,6 @@ from ...config import BackendSpec
 from ...model import (
     AttemptResult,
     CancelOutcome,
-    ClaimedJob,
     EnqueueResult,
     JobStatus,
     LeaseRef,
@@ -28,14 +25,15 @@ from ...model import (
     RescueResult,
 )
 from .._common import sort_out_new
-from .._sqlcommon.rows import LEASE_LOST, aware, claimed_from, db_time
+from .._sqlcommon.rows import LEASE_LOST, db_time
 from .._sqlcommon.views import SqlAgentViews
+from .claims import MysqlClaims
 from .codec import DOCUMENTS, json_batches, micros, result_json
 from .connection import MYSQL_CAPABILITIES, Cursor
 from .due import MysqlDueTimes
 
 
-class MysqlAgent(MysqlDueTimes, SqlAgentViews, AgentTransport):
+class MysqlAgent(MysqlClaims, MysqlDueTimes, SqlAgentViews, AgentTransport):
     """Agent transport on MySQL/MariaDB (tables ``{prefix}agent_job``, ``{prefix}agent_outbox``)."""
 
     role = "agent"
@@ -45,15 +43,6 @@ class MysqlAgent(MysqlDueTimes, SqlAgentViews, AgentTransport):
         super().__init__(spec, pool_role=pool_role)
         self.agent_name = agent_name
         self.capabilities = replace(MYSQL_CAPABILITIES, colocated_sync=colocated_master)
-        self._claim_cursors: dict[tuple[object, ...], _ClaimCursor] = {}
-
-    async def _rows(self, cur: Cursor, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        return await self._rows_sql(cur, self.q[name], params)
-
-    @staticmethod
-    async def _rows_sql(cur: Cursor, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        await cur.execute(sql, params)
-        return list(await cur.fetchall())
 
     # -- enqueue ----------------------------------------------------------------------------
     async def enqueue(self, jobs: Sequence[NewJob]) -> list[EnqueueResult]:
@@ -74,69 +63,7 @@ class MysqlAgent(MysqlDueTimes, SqlAgentViews, AgentTransport):
             await cur.execute(self.q["enqueue"], {"jobs": batch})
         return results
 
-    # -- claim, leases, completion ----------------------------------------------------------
-    async def claim(self, worker_id: str, *, lanes: Sequence[str] | None,
-                    definitions: Sequence[str], limit: int, lease: timedelta) -> list[ClaimedJob]:
-        if limit <= 0 or not definitions or (lanes is not None and not lanes):
-            return []
-        params = {"definitions": tuple(definitions), "all_lanes": lanes is None,
-                  "lanes": tuple(lanes or ("",)), "limit": limit}
-        query = "claim"
-        if lanes is not None and len(set(lanes)) == 1:
-            query, params["lane"] = "claim_lane", lanes[0]
-        return await self.transaction(lambda cur: self._claim(cur, query, worker_id, params,
-                                                              lease))
-
-    async def _claim(self, cur: Cursor, query: str, worker_id: str, params: dict[str, Any],
-                     lease: timedelta) -> list[ClaimedJob]:
-        rows = await self._lock_ready(cur, query, params)
-        if not rows:
-            return []
-        now = rows[0]["now"]
-        expires = now + lease
-        token = uuid.uuid4().hex + ":"
-        ids = tuple(row["id"] for row in rows)
-        await cur.execute(self.q["claim_update"], {"worker": worker_id, "token": token,
-                                                   "expires": expires, "now": now, "ids": ids})
-        expires_at = aware(expires)
-        return [claimed_from(row, attempt=row["attempt"] + 1, lease_token=token + row["id"],
-                             lease_expires_at=expires_at) for row in rows]
-
-    async def _lock_ready(self, cur: Cursor, query: str,
-                          params: dict[str, Any]) -> list[dict[str, Any]]:
-        """Lock up to ``params["limit"]`` ready jobs in claim order: a plain read of the ready
-        index names candidates and a locking read by primary key takes them (see the ``claim``
-        query). When another claim took some of them meanwhile, a locking read of the ready
-        index itself (SKIP LOCKED) takes the rest, passing over the rows other claims hold."""
-        key = (query, params["lanes"], params.get("lane"), params["definitions"])
-        after = self._claim_cursors.pop(key, None)
-        if after is not None and time.monotonic() >= after.until:
-            after = None
-        position = after.params() if after else _FROM_START
-        ready = await self._rows(cur, query, {**params, **position, "taken": _NO_IDS})
-        if not ready and after is not None:  # nothing after the cursor: from the start
-            position = _FROM_START
-            ready = await self._rows(cur, query, {**params, **position, "taken": _NO_IDS})
-        if not ready:
-            return []
-        taken = await self._rows(cur, "claim_lock", {"ids": tuple(r["id"] for r in ready)})
-        limit = params["limit"]
-        if len(taken) < len(ready):  # contention: no cursor, the rest under SKIP LOCKED
-            more = await self._rows_sql(
-                cur, self.q[query] + "\nFOR UPDATE SKIP LOCKED",
-                {**params, **position, "limit": limit - len(taken),
-                 "taken": tuple(r["id"] for r in taken) or _NO_IDS})
-            if more:
-                taken += await self._rows(cur, "claim_lock",
-                                          {"ids": tuple(r["id"] for r in more)})
-        elif len(ready) == limit:  # a deep queue: the next claim goes on from here
-            last = ready[-1]
-            self._claim_cursors[key] = _ClaimCursor(
-                last["priority"], last["scheduled_at"], last["id"],
-                after.until if after else time.monotonic() + CLAIM_CURSOR_SECONDS)
-        taken.sort(key=_claim_order)
-        return taken
-
+    # -- leases, completion -----------------------------------------------------------------
     async def extend_leases(self, worker_id: str, leases: Sequence[LeaseRef],
                             lease: timedelta) -> LeaseExtension:
         if not leases:
@@ -295,40 +222,9 @@ class MysqlAgent(MysqlDueTimes, SqlAgentViews, AgentTransport):
         return len(rows)
 
 
-
-#: How long claims go on from a cursor before one reads the ready index from its start again:
-#: a job queued behind the cursor (released, rescued, or enqueued with an earlier due time)
-#: waits at most this long, or less (a claim that fills its batch less goes back to the start).
-CLAIM_CURSOR_SECONDS = 1.0
-
-#: An empty ``NOT IN`` list (no job has this id).
-_NO_IDS = ("",)
-
-_FROM_START = {"from_start": True, "after_priority": None, "after_at": None, "after_id": None}
-
-
-@dataclass(frozen=True, slots=True)
-class _ClaimCursor:
-    """The claim order position of the last job a full claim took, and until when claims may
-    start after it (see the ``claim`` query)."""
-
-    priority: int
-    scheduled_at: datetime
-    job_id: str
-    until: float
-
-    def params(self) -> dict[str, Any]:
-        return {"from_start": False, "after_priority": self.priority,
-                "after_at": self.scheduled_at, "after_id": self.job_id}
-
-
 #: Leases renewed by one statement: its two lists stay far below ``max_allowed_packet`` however
 #: many leases a worker holds.
 RENEWALS_PER_STATEMENT = 5000
-
-
-def _claim_order(row: dict[str, Any]) -> tuple[int, datetime, str]:
-    return -row["priority"], row["scheduled_at"], row["id"]
 
 
 class _LeaseChanged(Exception):

@@ -68,10 +68,13 @@ async def test_upgrade_from_0001_keeps_the_history_and_reruns_safely(spec: Backe
                           "'succeeded', 'd', 'default', 3, NOW(6), NOW(6), '{}', '{}', 1, 0, 1, "
                           "'once', 'a', NOW(6), NOW(6))")
         assert (await master.schema_state()).current == 1
-        assert await master.migrate() == [2]
+        assert await master.migrate() == [2, 3]
         # Cut short after its DDL: the version row still says 1, so everything runs again.
         await sql(master, "UPDATE {p}schema_version SET version = 1 WHERE role = 'master'")
-        assert await master.migrate() == [2]
+        assert await master.migrate() == [2, 3]
+        # 0003 drops an index: run again, the index already gone is skipped.
+        await sql(master, "UPDATE {p}schema_version SET version = 2 WHERE role = 'master'")
+        assert await master.migrate() == [3]
         assert (await master.schema_state()).up_to_date
         info = await master.get_job("00000000-0000-0000-0000-000000000001")
         assert info is not None and info.status is JobStatus.SUCCEEDED

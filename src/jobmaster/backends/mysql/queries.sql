@@ -617,9 +617,12 @@ ORDER BY created_at DESC, id DESC
 LIMIT %(limit)s;
 
 -- name: purge_old_ids
-SELECT id FROM {p}job
-WHERE finished_at < UTC_TIMESTAMP(6) - INTERVAL %(older_us)s MICROSECOND
-ORDER BY finished_at
+SELECT id FROM {p}job FORCE INDEX ({p}job_created)
+-- The oldest jobs first, by the created_at index read backwards (it is descending); a job
+-- created before the cutoff but finished after it stays.
+WHERE created_at < UTC_TIMESTAMP(6) - INTERVAL %(older_us)s MICROSECOND
+  AND finished_at < UTC_TIMESTAMP(6) - INTERVAL %(older_us)s MICROSECOND
+ORDER BY created_at, id
 LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED;
 

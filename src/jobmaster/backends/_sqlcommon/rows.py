@@ -18,6 +18,7 @@ from ...model import (
     Attempt,
     AttemptOutcome,
     ClaimedJob,
+    HeldJob,
     JobEvent,
     JobInfo,
     JobQuery,
@@ -26,7 +27,14 @@ from ...model import (
     TriggerSource,
     WorkerRecord,
 )
-from ...recurring.records import Misfire, ScheduleKind, ScheduleRecord, ScheduleStatus
+from ...recurring.records import (
+    Misfire,
+    ScheduleKind,
+    ScheduleRecord,
+    ScheduleStatus,
+    SlotOutcome,
+    SlotRecord,
+)
 from .._common import decode_cursor
 
 Row = Mapping[str, Any]
@@ -212,6 +220,28 @@ def query_params(query: JobQuery) -> dict[str, Any]:
         "created_to": db_time(query.created_to), "after_created": db_time(after_created),
         "after_id": after_id, "limit": query.limit + 1,
     }
+
+
+def held_from(row: Any, token: str, *, retaken: bool,
+              when: Callable[[Any], datetime] = aware) -> HeldJob:
+    """A held job a promoter took (with ``token``) from a ``{p}held_job`` row; ``when`` reads a
+    time column (the default: naive UTC or aware datetimes). ``retaken``: an earlier
+    promoter's take of it expired (each dialect counts takes at its own moment)."""
+    scheduled_at = when(row["scheduled_at"])
+    job = NewJob(
+        id=row["id"], definition_id=row["definition_id"], lane=row["lane"],
+        priority=row["priority"], scheduled_at=scheduled_at, msg_data=row["msg_data"],
+        metadata=row["metadata"], max_retries=row["max_retries"], timeout_ms=row["timeout_ms"],
+        backoff=row["backoff"], idempotency_key=row["idempotency_key"],
+        schedule_id=row["schedule_id"], trigger=TriggerSource(row["trigger_source"]),
+    )
+    return HeldJob(job, scheduled_at, when(row["created_at"]), token, retaken=retaken)
+
+
+def slot_from(row: Row) -> SlotRecord:
+    """A slot from a ``{p}schedule_slot`` row (naive UTC or aware times)."""
+    return SlotRecord(row["schedule_id"], aware(row["slot_at"]), row["job_id"],
+                      SlotOutcome(row["outcome"]), aware(row["created_at"]))
 
 
 def schedule_from(row: Any, when: Callable[[Any], datetime | None] = opt_aware

@@ -7,12 +7,12 @@ List them after the dialect's store and before the role's contract in the class 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from ...model import Attempt, JobEvent, JobInfo, JobPage, JobQuery
 from .._common import info_from_event, page_of
-from .rows import attempt_from, event_from, live_info, query_params
+from .rows import Row, attempt_from, event_from, live_info, query_params
 
 
 class SqlStoreRows:
@@ -59,13 +59,18 @@ class SqlMasterViews(SqlStoreRows):
     """The master's job history views and idempotency-key look-up."""
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
-        rows = await self.rows("list_jobs", query_params(query))
-        attempts: dict[str, list[Attempt]] = {row["id"]: [] for row in rows[: query.limit]}
+        return await self.job_page(await self.rows("list_jobs", query_params(query)),
+                                   query.limit)
+
+    async def job_page(self, rows: Sequence[Row], limit: int) -> JobPage:
+        """A page of jobs from history rows (newest first, ``limit + 1`` at most: the one past
+        the page only says there is more), with the attempts of those on the page."""
+        attempts: dict[str, list[Attempt]] = {row["id"]: [] for row in rows[:limit]}
         if attempts:
             for row in await self.rows("list_attempts", {"ids": self.id_list(attempts)}):
                 attempts[row["job_id"]].append(attempt_from(row))
         return page_of([info_from_event(event_from(row), attempts.get(row["id"], []))
-                        for row in rows], query.limit)
+                        for row in rows], limit)
 
     async def get_attempts(self, job_id: str) -> list[Attempt]:
         rows = await self.rows("get_attempts", {"id": job_id})

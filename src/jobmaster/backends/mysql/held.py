@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from ...model import EnqueueResult, HeldJob, JobInfo, JobQuery, NewJob, TriggerSource
+from ...model import EnqueueResult, HeldJob, JobInfo, JobQuery, NewJob
 from .._common import info_from_event, sort_out_new
-from .._sqlcommon.rows import aware, db_time, event_from, query_params
+from .._sqlcommon.rows import db_time, event_from, held_from, query_params
 from .codec import DOCUMENTS, json_batches, micros
 from .connection import Cursor, MysqlStore
 
@@ -59,7 +59,8 @@ class MysqlHeld(MysqlStore):
             return []
         await cur.execute(self.q["take_held"], {"token": token, "until": rows[0]["now"] + lease,
                                                 "ids": tuple(row["id"] for row in rows)})
-        return [_held(row, token) for row in rows]
+        # promote_takes as read before this take: taken before means the earlier token expired.
+        return [held_from(row, token, retaken=row["promote_takes"] >= 1) for row in rows]
 
     async def finish_held(self, tokens: dict[str, str]) -> int:
         return await self._by_token("finish_held", tokens)
@@ -105,16 +106,3 @@ class MysqlHeld(MysqlStore):
         """Held jobs matching ``query`` as history rows (newest first, ``limit + 1`` rows)."""
         return await self.rows("list_held", query_params(query))
 
-
-def _held(row: dict[str, Any], token: str) -> HeldJob:
-    job = NewJob(
-        id=row["id"], definition_id=row["definition_id"], lane=row["lane"],
-        priority=row["priority"], scheduled_at=aware(row["scheduled_at"]),
-        msg_data=row["msg_data"], metadata=row["metadata"], max_retries=row["max_retries"],
-        timeout_ms=row["timeout_ms"], backoff=row["backoff"],
-        idempotency_key=row["idempotency_key"], schedule_id=row["schedule_id"],
-        trigger=TriggerSource(row["trigger_source"]),
-    )
-    # promote_takes as read before this take: taken before means the earlier token expired.
-    return HeldJob(job, aware(row["scheduled_at"]), aware(row["created_at"]), token,
-                   retaken=row["promote_takes"] >= 1)

@@ -11,7 +11,6 @@ from ...abc import MasterStore
 from ...config import BackendSpec
 from ...model import (
     AgentRecord,
-    Attempt,
     JobEvent,
     JobInfo,
     JobPage,
@@ -21,7 +20,7 @@ from ...model import (
     LogQuery,
     WorkerRecord,
 )
-from .._common import DEAD_AFTER, info_from_event, page_of
+from .._common import DEAD_AFTER, info_from_event
 from .._sqlcommon.rows import (
     attempt_from,
     aware,
@@ -81,13 +80,7 @@ class MysqlMaster(MysqlSchedules, MysqlHeld, SqlMasterViews, MasterStore):
         if query.status in (None, JobStatus.SCHEDULED):  # held jobs are SCHEDULED
             rows.extend(await self.held_rows(query))
             rows.sort(key=lambda row: (row["created_at"], row["id"]), reverse=True)
-        rows = rows[: query.limit + 1]
-        attempts: dict[str, list[Attempt]] = {row["id"]: [] for row in rows[: query.limit]}
-        if attempts:
-            for row in await self.rows("list_attempts", {"ids": self.id_list(attempts)}):
-                attempts[row["job_id"]].append(attempt_from(row))
-        return page_of([info_from_event(event_from(row), attempts.get(row["id"], []))
-                        for row in rows], query.limit)
+        return await self.job_page(rows[: query.limit + 1], query.limit)
 
     async def purge_history(self, older_than: timedelta, *, limit: int) -> int:
         if older_than < timedelta(0):

@@ -22,7 +22,7 @@ from ...recurring.records import (
     SlotOutcome,
     SlotRecord,
 )
-from .._sqlcommon.rows import aware, db_time, schedule_from, schedule_params
+from .._sqlcommon.rows import db_time, schedule_from, schedule_params, slot_from
 from .codec import DOCUMENTS, json_batches, micros
 from .connection import Cursor, MysqlStore, error_code
 
@@ -115,8 +115,7 @@ class MysqlSchedules(MysqlStore):
         rows = await self.rows("list_slots", {
             "schedule_id": schedule_id, "after": db_time(after),
             "outcome": outcome.value if outcome else None, "limit": limit})
-        return [SlotRecord(r["schedule_id"], aware(r["slot_at"]), r["job_id"],
-                           SlotOutcome(r["outcome"]), aware(r["created_at"])) for r in rows]
+        return [slot_from(row) for row in rows]
 
     async def delete_slots(self, schedule_id: str, slot_ats: Sequence[datetime]) -> int:
         if not slot_ats:

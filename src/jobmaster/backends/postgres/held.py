@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from ...model import EnqueueResult, HeldJob, JobQuery, NewJob, TriggerSource
+from ...model import EnqueueResult, HeldJob, JobQuery, NewJob
 from .._common import decode_cursor, is_uuid
+from .._sqlcommon.rows import held_from
 from ..sql import Queries
 from .rows import new_job_columns
 
@@ -43,7 +44,7 @@ class PostgresHeld:
                          lease: timedelta) -> list[HeldJob]:
         token = f"{owner}:{uuid.uuid4().hex}"
         rows = await self.pool.fetch(self.q["claim_held"], due_within, limit, token, lease)
-        return [_held(row, token) for row in rows]
+        return [held_from(row, token, retaken=row["promote_takes"] > 1) for row in rows]
 
     async def finish_held(self, tokens: dict[str, str]) -> int:
         status: str = await self.pool.execute(self.q["finish_held"], list(tokens),
@@ -73,16 +74,4 @@ class PostgresHeld:
             self.q["list_held"], query.definition_id, query.lane, query.schedule_id,
             query.created_from, query.created_to, after_created, after_id, query.limit + 1)
         return rows
-
-
-def _held(row: Any, token: str) -> HeldJob:
-    job = NewJob(
-        id=row["id"], definition_id=row["definition_id"], lane=row["lane"],
-        priority=row["priority"], scheduled_at=row["scheduled_at"], msg_data=row["msg_data"],
-        metadata=row["metadata"], max_retries=row["max_retries"], timeout_ms=row["timeout_ms"],
-        backoff=row["backoff"], idempotency_key=row["idempotency_key"],
-        schedule_id=row["schedule_id"], trigger=TriggerSource(row["trigger_source"]),
-    )
-    return HeldJob(job, row["scheduled_at"], row["created_at"], token,
-                   retaken=row["promote_takes"] > 1)
 

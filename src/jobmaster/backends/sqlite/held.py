@@ -9,10 +9,10 @@ import sqlite3
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
-from ...model import EnqueueResult, HeldJob, JobInfo, JobQuery, NewJob, TriggerSource
+from ...model import EnqueueResult, HeldJob, JobInfo, JobQuery, NewJob
 from .._common import info_from_event
+from .._sqlcommon.rows import held_from
 from ..sql import Queries
 from .codec import dt, event_from, filtered_query, later, new_row, now_ts, ts
 from .connection import Database
@@ -54,7 +54,7 @@ class SqliteHeld:
         rows = conn.execute(self._q["due_held"], (later(now, due_within), now, limit)).fetchall()
         until = later(now, lease)
         conn.executemany(self._q["take_held"], [(token, until, row["id"]) for row in rows])
-        return [_held(row, token) for row in rows]
+        return [held_from(row, token, retaken=row["promote_takes"] >= 1, when=dt) for row in rows]
 
     async def finish_held(self, tokens: dict[str, str]) -> int:
         return await self._db.write(lambda conn: sum(
@@ -91,15 +91,3 @@ class SqliteHeld:
         return [info_from_event(event_from(row, with_attempt=False), [])
                 for row in conn.execute(sql, params)]
 
-
-def _held(row: Any, token: str) -> HeldJob:
-    job = NewJob(
-        id=row["id"], definition_id=row["definition_id"], lane=row["lane"],
-        priority=row["priority"], scheduled_at=dt(row["scheduled_at"]),
-        msg_data=row["msg_data"], metadata=row["metadata"], max_retries=row["max_retries"],
-        timeout_ms=row["timeout_ms"], backoff=row["backoff"],
-        idempotency_key=row["idempotency_key"], schedule_id=row["schedule_id"],
-        trigger=TriggerSource(row["trigger_source"]),
-    )
-    return HeldJob(job, dt(row["scheduled_at"]), dt(row["created_at"]), token,
-                   retaken=row["promote_takes"] >= 1)

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from ...model import EnqueueResult, HeldJob, NewJob, TriggerSource
-from .._sqlcommon.rows import aware, db_time
+from ...model import EnqueueResult, HeldJob, NewJob
+from .._sqlcommon.rows import db_time, held_from
 from .codec import DOCUMENTS, split_delta, to_json
-from .connection import Row, SqlServerStore, run
+from .connection import SqlServerStore, run
 
 
 class SqlServerHeld(SqlServerStore):
@@ -57,7 +57,9 @@ class SqlServerHeld(SqlServerStore):
         rows = await self.rows("claim_held", {
             "limit": limit, "due_s": due_s, "due_us": due_us, "token": token,
             "lease_s": lease_s, "lease_us": lease_us})
-        taken = [_held(row, token) for row in rows]
+        # promote_takes is read after this take: more than one means an earlier promoter's token
+        # expired before it finished (it may have delivered the job).
+        taken = [held_from(row, token, retaken=row["promote_takes"] > 1) for row in rows]
         taken.sort(key=lambda held: (held.scheduled_at, held.job.id))
         return taken
 
@@ -97,17 +99,3 @@ def _first_of_each(jobs: Sequence[NewJob]) -> list[NewJob]:
 def _tokens_json(tokens: dict[str, str]) -> str:
     return to_json({"id": job_id, "token": token} for job_id, token in sorted(tokens.items()))
 
-
-def _held(row: Row, token: str) -> HeldJob:
-    scheduled_at = aware(row["scheduled_at"])
-    job = NewJob(
-        id=row["id"], definition_id=row["definition_id"], lane=row["lane"],
-        priority=row["priority"], scheduled_at=scheduled_at, msg_data=row["msg_data"],
-        metadata=row["metadata"], max_retries=row["max_retries"], timeout_ms=row["timeout_ms"],
-        backoff=row["backoff"], idempotency_key=row["idempotency_key"],
-        schedule_id=row["schedule_id"], trigger=TriggerSource(row["trigger_source"]),
-    )
-    # promote_takes is read after this take: more than one means an earlier promoter's token
-    # expired before it finished (it may have delivered the job).
-    return HeldJob(job, scheduled_at, aware(row["created_at"]), token,
-                   retaken=row["promote_takes"] > 1)

@@ -19,7 +19,7 @@ from ...recurring.records import (
     SlotOutcome,
     SlotRecord,
 )
-from .._sqlcommon.rows import aware, db_time, schedule_from, schedule_params
+from .._sqlcommon.rows import db_time, schedule_from, schedule_params, slot_from
 from .codec import DOCUMENTS, split_delta, times_json, to_json
 from .connection import SqlServerStore
 
@@ -91,9 +91,7 @@ class SqlServerSchedules(SqlServerStore):
         rows = await self.rows("list_slots", {
             "schedule_id": schedule_id, "after": db_time(after),
             "outcome": outcome.value if outcome else None, "limit": limit})
-        return [SlotRecord(row["schedule_id"], aware(row["slot_at"]), row["job_id"],
-                           SlotOutcome(row["outcome"]), aware(row["created_at"]))
-                for row in rows]
+        return [slot_from(row) for row in rows]
 
     async def delete_slots(self, schedule_id: str, slot_ats: Sequence[datetime]) -> int:
         if not slot_ats:

@@ -23,20 +23,11 @@ from .connection import Cursor, MysqlStore
 
 
 class MysqlClaims(MysqlStore):
-    """Claims of :class:`~jobmaster.backends.mysql.MysqlAgent`, and the row reads its
-    transactions share."""
+    """Claims of :class:`~jobmaster.backends.mysql.MysqlAgent`."""
 
     def __init__(self, spec: BackendSpec, *, pool_role: str = "agent") -> None:
         super().__init__(spec, pool_role=pool_role)
         self._claim_cursors: dict[tuple[object, ...], _ClaimCursor] = {}
-
-    async def _rows(self, cur: Cursor, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        return await self._rows_sql(cur, self.q[name], params)
-
-    @staticmethod
-    async def _rows_sql(cur: Cursor, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        await cur.execute(sql, params)
-        return list(await cur.fetchall())
 
     async def claim(self, worker_id: str, *, lanes: Sequence[str] | None,
                     definitions: Sequence[str], limit: int, lease: timedelta) -> list[ClaimedJob]:

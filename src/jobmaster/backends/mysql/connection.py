@@ -201,9 +201,18 @@ class MysqlStore(SqlStore):
     async def rows(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one named query outside a transaction and return its rows."""
         async with self.pool.acquire() as conn, conn.cursor() as cur:
-            await cur.execute(self.q[name], params)
-            rows: list[dict[str, Any]] = await cur.fetchall()
-            return rows
+            return await self._rows(cur, name, params)
+
+    async def _rows(self, cur: Cursor, name: str,
+                    params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run one named query in the transaction of ``cur`` and return its rows."""
+        return await self._rows_sql(cur, self.q[name], params)
+
+    @staticmethod
+    async def _rows_sql(cur: Cursor, sql: str,
+                        params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        await cur.execute(sql, params)
+        return list(await cur.fetchall())
 
     async def execute(self, name: str, params: dict[str, Any] | None = None) -> int:
         """Run one named statement in autocommit mode; returns the affected row count."""

@@ -32,12 +32,11 @@ class MysqlHeld(MysqlStore):
 
     async def _hold(self, cur: Cursor, jobs: Sequence[NewJob]) -> list[EnqueueResult]:
         keys = tuple({j.idempotency_key for j in jobs if j.idempotency_key}) or ("",)
-        await cur.execute(self.q["find_held_keys"], {"keys": keys})
         holders: dict[str, str] = {}
-        for row in await cur.fetchall():
+        for row in await self._rows(cur, "find_held_keys", {"keys": keys}):
             holders.setdefault(row["idempotency_key"], row["id"])
-        await cur.execute(self.q["find_held_ids"], {"ids": tuple(j.id for j in jobs)})
-        taken = {row["id"] for row in await cur.fetchall()}
+        found = await self._rows(cur, "find_held_ids", {"ids": tuple(j.id for j in jobs)})
+        taken = {row["id"] for row in found}
         results, fresh = sort_out_new(jobs, holders, taken)
         for batch in json_batches(DOCUMENTS.job(job) for job in fresh):
             await cur.execute(self.q["hold_jobs"], {"jobs": batch})
@@ -53,8 +52,7 @@ class MysqlHeld(MysqlStore):
 
     async def _claim(self, cur: Cursor, params: dict[str, Any], token: str,
                      lease: timedelta) -> list[HeldJob]:
-        await cur.execute(self.q["claim_held"], params)
-        rows = await cur.fetchall()
+        rows = await self._rows(cur, "claim_held", params)
         if not rows:
             return []
         await cur.execute(self.q["take_held"], {"token": token, "until": rows[0]["now"] + lease,

@@ -92,8 +92,7 @@ class MysqlMaster(MysqlSchedules, MysqlHeld, SqlMasterViews, MasterStore):
         return await self.transaction(lambda cur: self._purge(cur, params))
 
     async def _purge(self, cur: Cursor, params: dict[str, Any]) -> int:
-        await cur.execute(self.q["purge_old_ids"], params)
-        ids = tuple(row["id"] for row in await cur.fetchall())
+        ids = tuple(row["id"] for row in await self._rows(cur, "purge_old_ids", params))
         if not ids:
             return 0
         await cur.execute(self.q["purge_attempts"], {"ids": ids})

@@ -72,8 +72,8 @@ class MysqlSchedules(MysqlStore):
         return await self.transaction(lambda cur: self._retire(cur, micros(older_than)))
 
     async def _retire(self, cur: Cursor, older_us: int) -> list[str]:
-        await cur.execute(self.q["lock_undeclared"], {"older_us": older_us})
-        ids = [row["id"] for row in await cur.fetchall()]
+        ids = [row["id"] for row in await self._rows(cur, "lock_undeclared",
+                                                     {"older_us": older_us})]
         if ids:
             await cur.execute(self.q["retire_undeclared"], {"ids": tuple(ids)})
         return ids
